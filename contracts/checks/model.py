@@ -1,0 +1,80 @@
+"""What checks take and return: the request sent, the response received, findings."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Severity = Literal["failure", "warning"]
+# What the sender meant the request to be; checks use it to know what answer is due.
+Intent = Literal["valid", "invalid", "unauthenticated", "unknown"]
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+MISSING: Any = _Missing()
+
+
+@dataclass(frozen=True)
+class SentRequest:
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes | None
+    payload: Any = MISSING  # the JSON value the body encodes, MISSING if not JSON
+    intent: Intent = "unknown"
+    label: str = ""  # readable id of the payload, e.g. locale=nb-NO
+
+    @classmethod
+    def for_json(cls, method: str, url: str, headers: dict[str, str], payload: Any, **kw: Any) -> "SentRequest":
+        return cls(method, url, headers, json.dumps(payload).encode(), payload, **kw)
+
+
+@dataclass(frozen=True)
+class Received:
+    status: int
+    headers: dict[str, str]  # keys lower-cased
+    body: bytes
+    elapsed: float = 0.0
+    truncated: bool = False
+    json: Any = field(default=MISSING)  # parsed body, MISSING when it is not JSON
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+    @classmethod
+    def build(cls, status: int, headers: dict[str, str], body: bytes, **kw: Any) -> "Received":
+        lowered = {k.lower(): v for k, v in headers.items()}
+        parsed: Any = MISSING
+        if body and not kw.get("truncated"):
+            try:
+                parsed = json.loads(body)
+            except (ValueError, RecursionError):
+                parsed = MISSING
+        return cls(status, lowered, body, json=parsed, **kw)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a check found: which check, how bad, where (JSON pointer), what."""
+
+    check: str
+    severity: Severity
+    pointer: str
+    message: str
+    expected: str = ""
+    got: str = ""
+
+    def line(self) -> str:
+        where = self.pointer or "(whole response)"
+        text = f"[{self.severity}] {self.check} at {where}: {self.message}"
+        if self.expected or self.got:
+            text += f" (expected {self.expected or '-'}; got {self.got or '-'})"
+        return text

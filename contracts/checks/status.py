@@ -1,0 +1,33 @@
+"""The status code a request deserves, by what the request was meant to be."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from contracts.checks.model import Finding, Received, SentRequest
+from contracts.checks.registry import check
+from contracts.loader import Contract
+
+
+def documented(contract: Contract, status: int) -> bool:
+    """Is `status` one of the operation's documented responses (exact code or `4XX` range)?"""
+    for key in contract.operation.get("responses", {}):
+        key = str(key).upper()
+        if key == str(status) or (len(key) == 3 and key.endswith("XX") and key[0] == str(status)[0]):
+            return True
+    return False
+
+
+@check("status_code")
+def status_code(contract: Contract, request: SentRequest, response: Received) -> Iterator[Finding]:
+    """The status is documented, and 200 for valid input."""
+    status = response.status
+    if status >= 500:
+        yield Finding("status_code", "failure", "", f"server error {status} for a {request.intent} request",
+                      expected="a documented status (200 or 4xx)", got=str(status))
+        return
+    if not documented(contract, status):
+        yield Finding("status_code", "failure", "", f"status {status} is not documented for this operation",
+                      expected="200 or 4xx", got=str(status))
+        return
+    if request.intent == "valid" and status != 200:
+        yield Finding("status_code", "failure", "", "valid input was rejected", expected="200", got=str(status))

@@ -1,0 +1,1 @@
+"""How the suite sends, records and judges: client, target, event log, verdicts."""

@@ -1,0 +1,107 @@
+"""The one way the suite talks to a target: real HTTP, auth, timeouts, a capped read, a log."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import requests
+
+from contracts.checks.model import MISSING, Intent, Received, SentRequest
+from harness import redact
+
+DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read (seconds)
+MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+USE_KEY: Any = object()  # sentinel: authenticate with the configured key
+
+
+@dataclass(frozen=True)
+class Exchange:
+    request: SentRequest
+    response: Received | None
+    error: str | None = None  # transport failure: no response at all
+
+    @property
+    def status(self) -> int | None:
+        return self.response.status if self.response else None
+
+
+class ApiClient:
+    """Sends requests to one base URL and reports every exchange to `on_exchange`."""
+
+    def __init__(self, base_url: str, api_key: str, path: str, *, timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+                 on_exchange: Callable[[Exchange], None] | None = None,
+                 max_response_bytes: int = MAX_RESPONSE_BYTES) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.url = self.base_url + path
+        self.timeout = timeout
+        self.max_response_bytes = max_response_bytes
+        self.on_exchange = on_exchange
+        self.session = requests.Session()
+        self.session.headers.update({"User-Agent": "bctrl-conformance/1", "Accept": "application/json"})
+        redact.register(api_key)
+
+    def create(self, payload: Any, *, intent: Intent = "valid", label: str = "") -> Exchange:
+        """POST a JSON payload with the configured key."""
+        return self.send(payload=payload, intent=intent, label=label)
+
+    def send(self, method: str = "POST", *, payload: Any = MISSING, body: bytes | None = None,
+             content_type: str | None = "application/json", authorization: Any = USE_KEY,
+             headers: dict[str, str] | None = None, intent: Intent = "unknown", label: str = "",
+             path: str | None = None) -> Exchange:
+        """Send one request. `authorization=None` sends no Authorization header; a string sends it verbatim."""
+        if payload is not MISSING:
+            redact.register_payload(payload)
+            body = json.dumps(payload).encode("utf-8")
+        sent_headers: dict[str, str] = {}
+        if authorization is USE_KEY:
+            sent_headers["Authorization"] = f"Bearer {self.api_key}"
+        elif authorization is not None:
+            sent_headers["Authorization"] = authorization
+        if content_type is not None and body is not None:
+            sent_headers["Content-Type"] = content_type
+        sent_headers.update(headers or {})
+        url = self.base_url + path if path is not None else self.url
+        request = SentRequest(method, url, sent_headers, body, payload, intent, label)
+        exchange = self._transmit(request)
+        if self.on_exchange:
+            self.on_exchange(exchange)
+        return exchange
+
+    def _transmit(self, request: SentRequest) -> Exchange:
+        started = time.monotonic()
+        try:
+            with self.session.request(request.method, request.url, data=request.body, headers=request.headers,
+                                      timeout=self.timeout, stream=True, allow_redirects=False) as raw:
+                body, truncated = self._read_capped(raw)
+                received = Received.build(raw.status_code, dict(raw.headers), body,
+                                          elapsed=time.monotonic() - started, truncated=truncated)
+            return Exchange(request, received)
+        except requests.Timeout:
+            return Exchange(request, None, f"no answer within the {self.timeout[1]:g} s read timeout")
+        except requests.ConnectionError as exc:
+            return Exchange(request, None, f"connection failed: {_reason(exc)}")
+        except requests.RequestException as exc:
+            return Exchange(request, None, f"request failed: {_reason(exc)}")
+
+    def _read_capped(self, raw: requests.Response) -> tuple[bytes, bool]:
+        chunks, size = [], 0
+        for chunk in raw.iter_content(64 * 1024):
+            size += len(chunk)
+            if size > self.max_response_bytes:
+                return b"".join(chunks), True
+            chunks.append(chunk)
+        return b"".join(chunks), False
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _reason(exc: Exception) -> str:
+    # requests nests the real cause several levels deep; the innermost says it best.
+    cause: BaseException = exc
+    while cause.__cause__ is not None or (cause.args and isinstance(cause.args[0], BaseException)):
+        cause = cause.__cause__ or cause.args[0]
+    return redact.text(str(cause).split(": ", 1)[-1] if "Errno" in str(cause) else str(cause))[:200]

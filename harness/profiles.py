@@ -1,0 +1,22 @@
+"""Hypothesis settings profiles: `--hypothesis-profile dev|ci|nightly` (default: ci)."""
+from __future__ import annotations
+
+from hypothesis import HealthCheck, Phase, settings
+
+DEFAULT_PROFILE = "ci"
+_common = dict(
+    deadline=None,  # network round trips vary; timeouts are the client's business
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    database=None,  # reproduce with --hypothesis-seed, not a local example database
+    print_blob=True,
+)
+PROFILES = {
+    "dev": settings(max_examples=10, phases=[Phase.explicit, Phase.generate, Phase.shrink], **_common),
+    "ci": settings(max_examples=40, **_common),
+    "nightly": settings(max_examples=400, **_common),
+}
+
+
+def register() -> None:
+    for name, profile in PROFILES.items():
+        settings.register_profile(name, profile)

@@ -1,0 +1,71 @@
+"""Keep secrets inside the process: every text that leaves it goes through here.
+
+The API key and every proxy username/password the suite sends are registered
+as they are used; `text()` scrubs them from any string, `payload()` masks
+credential fields structurally, `headers()` masks credential headers. Values
+shorter than MIN_SCRUB are masked structurally only: scrubbing a two-letter
+password from free text would mangle every message and hide nothing.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+MASK = "***"
+MIN_SCRUB = 4
+SECRET_FIELDS = frozenset({"password", "username"})
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
+
+
+def register(*values: object) -> None:
+    with _lock:
+        for value in values:
+            if isinstance(value, str) and len(value) >= MIN_SCRUB:
+                _secrets.add(value)
+
+
+def secrets() -> frozenset[str]:
+    with _lock:
+        return frozenset(_secrets)
+
+
+def register_payload(payload: Any) -> None:
+    """Register every credential field found anywhere in a JSON value."""
+    if isinstance(payload, dict):
+        for key, value in payload.items():
+            if key in SECRET_FIELDS:
+                register(value)
+            register_payload(value)
+    elif isinstance(payload, list):
+        for item in payload:
+            register_payload(item)
+
+
+def text(value: str) -> str:
+    for secret in sorted(secrets(), key=len, reverse=True):
+        value = value.replace(secret, MASK)
+    return value
+
+
+def payload(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: (MASK if k in SECRET_FIELDS and isinstance(v, str) else payload(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [payload(item) for item in value]
+    if isinstance(value, str):
+        return text(value)
+    return value
+
+
+def header(name: str, value: str) -> str:
+    if name.lower() in SECRET_HEADERS:
+        scheme, sep, _ = value.partition(" ")
+        return f"{scheme} {MASK}" if sep and scheme.lower() in ("bearer", "basic", "token") else MASK
+    return text(value)
+
+
+def headers(values: dict[str, str]) -> dict[str, str]:
+    return {k: header(k, v) for k, v in values.items()}

@@ -1,0 +1,69 @@
+"""Human-readable views of an exchange: redacted request/response text and a curl line."""
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Any
+
+from contracts.checks.model import MISSING, Received, SentRequest
+from harness import redact
+
+KEY_ENV = "BCTRL_API_KEY"
+BODY_PREVIEW = 2000
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(redact.payload(value), ensure_ascii=False, sort_keys=False)
+
+
+def request_body_text(request: SentRequest, limit: int = BODY_PREVIEW) -> str:
+    if request.payload is not MISSING:
+        body = _json_text(request.payload)
+    elif request.body:
+        body = redact.text(request.body[:limit].decode("utf-8", "replace"))
+    else:
+        return ""
+    return body if len(body) <= limit else body[:limit] + f"... ({len(body)} characters)"
+
+
+def response_body_text(response: Received, limit: int = BODY_PREVIEW) -> str:
+    body = _json_text(response.json) if response.json is not MISSING else redact.text(
+        response.body[:limit].decode("utf-8", "replace"))
+    if response.truncated:
+        body += " ... (body truncated by the client)"
+    return body if len(body) <= limit else body[:limit] + f"... ({len(body)} characters)"
+
+
+def request_text(request: SentRequest) -> str:
+    lines = [f"{request.method} {request.url}"]
+    lines += [f"{k}: {v}" for k, v in redact.headers(request.headers).items()]
+    body = request_body_text(request)
+    return "\n".join(lines + ([""] + [body] if body else []))
+
+
+def response_text(response: Received) -> str:
+    lines = [f"HTTP {response.status}"]
+    lines += [f"{k}: {redact.text(v)}" for k, v in response.headers.items()
+              if k in ("content-type", "content-length", "www-authenticate", "retry-after", "location")]
+    return "\n".join(lines + ["", response_body_text(response)])
+
+
+def curl(request: SentRequest, api_key: str | None) -> str:
+    """A curl line that replays the request; the key is read from $BCTRL_API_KEY, never written."""
+    parts = ["curl -sS -i", "-X", request.method, shlex.quote(redact.text(request.url))]
+    for name, value in request.headers.items():
+        if name.lower() in ("content-length", "host", "accept-encoding", "connection", "user-agent", "accept"):
+            continue
+        if name.lower() == "authorization" and api_key and api_key in value:
+            # Double quotes so the shell expands the variable; the key itself never leaves the process.
+            parts += ["-H", f'"Authorization: {value.replace(api_key, "$" + KEY_ENV).split(" ", 1)[0]} ${KEY_ENV}"']
+        else:
+            parts += ["-H", shlex.quote(f"{name}: {redact.header(name, value)}")]
+    if request.payload is not MISSING:
+        parts += ["--data-raw", shlex.quote(_json_text(request.payload))]
+    elif request.body:
+        if len(request.body) > 4096:
+            parts += ["--data-binary", f"@<({len(request.body)} bytes, see the test source)>"]
+        else:
+            parts += ["--data-raw", shlex.quote(redact.text(request.body.decode("utf-8", "replace")))]
+    return " ".join(parts)

@@ -1,0 +1,128 @@
+"""The reference server: `POST /v2/runtimes` as a careful backend team would build it."""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from contracts import Contract, load_contract
+from mock import defaults
+from mock.runtime import build_runtime
+from mock.store import RuntimeStore
+
+
+@dataclass
+class MockSettings:
+    """What the mock accepts and how it misbehaves on purpose (for politeness tests)."""
+
+    api_keys: frozenset[str]
+    latency_seconds: float = 0.0
+    throttle_every: int = 0  # answer 429 to every Nth create (0: never)
+    retry_after_seconds: int = 1
+    max_body_bytes: int = defaults.MAX_BODY_BYTES
+    counters: dict[str, int] = field(default_factory=dict)
+
+
+def error(status: int, code: str, message: str, *, details: list[dict[str, str]] | None = None,
+          headers: dict[str, str] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"error": {"code": code, "message": message}}
+    if details is not None:
+        body["error"]["details"] = details
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _pointer(path: Any) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise _BodyTooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _authorized(request: Request, keys: frozenset[str]) -> bool:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and token.strip() != "" and token.strip() in keys
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def create_app(settings: MockSettings, contract: Contract | None = None) -> Starlette:
+    contract = contract or load_contract()
+    validator = contract.request_validator()
+    store = RuntimeStore()
+    creates = itertools.count(1)
+    count_lock = threading.Lock()
+
+    async def runtimes(request: Request) -> Response:
+        if request.method != "POST":
+            return error(405, "method_not_allowed", f"{request.method} is not supported on this path",
+                         headers={"Allow": "POST"})
+        if not _authorized(request, settings.api_keys):
+            return error(401, "unauthorized", "a valid 'Authorization: Bearer <api-key>' header is required",
+                         headers={"WWW-Authenticate": 'Bearer realm="bctrl"'})
+        if not _is_json(request.headers.get("content-type", "")):
+            return error(415, "unsupported_media_type", "send the body as application/json")
+        try:
+            raw = await _read_body(request, settings.max_body_bytes)
+        except _BodyTooLarge:
+            return error(413, "payload_too_large", f"the body exceeds {settings.max_body_bytes} bytes")
+        if not raw.strip():
+            return error(400, "invalid_json", "a JSON request body is required")
+        try:
+            body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            return error(400, "invalid_json", f"the body is not valid JSON: {type(exc).__name__}")
+        problems = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
+        if problems:
+            details = [{"pointer": _pointer(e.absolute_path), "message": e.message[:300]} for e in problems]
+            return error(422, "validation_failed", "the body does not match the request schema", details=details)
+        with count_lock:
+            number = next(creates)
+        if settings.throttle_every and number % settings.throttle_every == 0:
+            settings.counters["throttled"] = settings.counters.get("throttled", 0) + 1
+            return error(429, "rate_limited", "too many requests", headers={"Retry-After": str(settings.retry_after_seconds)})
+        if settings.latency_seconds:
+            await asyncio.sleep(settings.latency_seconds)
+        runtime = build_runtime(body)
+        store.add(runtime)
+        return JSONResponse(runtime, status_code=200)
+
+    async def not_found(request: Request, exc: HTTPException) -> Response:
+        return error(exc.status_code, "not_found" if exc.status_code == 404 else "http_error", str(exc.detail))
+
+    app = Starlette(
+        routes=[Route(contract.path, runtimes, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"])],
+        exception_handlers={HTTPException: not_found},
+    )
+    app.state.store = store
+    app.state.settings = settings
+    return app
