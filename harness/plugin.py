@@ -117,7 +117,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     if call.excinfo is not None and isinstance(call.excinfo.value, ConformanceFailure) and report.failed:
         # The message is the reproduction; a traceback into the harness adds nothing.
         report.longrepr = str(call.excinfo.value)
-    if report.longrepr is not None:
+    if isinstance(report.longrepr, tuple):  # a skip: (path, line, reason) must stay a tuple
+        report.longrepr = tuple(redact.text(p) if isinstance(p, str) else p for p in report.longrepr)
+    elif report.longrepr is not None:
         report.longrepr = redact.text(str(report.longrepr))
     report.sections = [(title, redact.text(text)) for title, text in report.sections]
 
