@@ -7,7 +7,9 @@ from typing import Any, Literal
 
 Severity = Literal["failure", "warning"]
 # What the sender meant the request to be; checks use it to know what answer is due.
-Intent = Literal["valid", "invalid", "unauthenticated", "unknown"]
+# "extreme": schema-valid, but some value lies outside the plausible domains
+# (strategies/domains.yaml), so a clean 4xx is a warning rather than a failure.
+Intent = Literal["valid", "extreme", "invalid", "unauthenticated", "unknown"]
 
 
 class _Missing:

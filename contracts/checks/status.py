@@ -31,3 +31,7 @@ def status_code(contract: Contract, request: SentRequest, response: Received) ->
         return
     if request.intent == "valid" and status != 200:
         yield Finding("status_code", "failure", "", "valid input was rejected", expected="200", got=str(status))
+    elif request.intent == "extreme" and status != 200:
+        severity = "warning" if 400 <= status < 500 else "failure"
+        yield Finding("status_code", severity, "", "schema-valid input with an extreme value was refused",
+                      expected="200 (a clean 4xx is tolerated)", got=str(status))

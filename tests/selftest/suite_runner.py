@@ -1,0 +1,30 @@
+"""Run the conformance suite in a subprocess against a server, as a user would."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class SuiteRun:
+    returncode: int
+    output: str
+    reports: Path
+
+
+def run_suite(base_url: str, api_key: str, reports: Path, *args: str, timeout: float = 300) -> SuiteRun:
+    """`pytest --base-url URL` from the repo root with the key in the environment; output captured."""
+    reports.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "BCTRL_API_KEY": api_key, "BCTRL_SPACE_ID": str(uuid.uuid4()), "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("BCTRL_BASE_URL", None)
+    command = [sys.executable, "-m", "pytest", f"--base-url={base_url}", f"--reports-dir={reports}",
+               f"--html={reports / 'conformance.html'}", f"--junitxml={reports / 'junit.xml'}",
+               "-q", "--tb=short", "-p", "no:cacheprovider", *args]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    return SuiteRun(done.returncode, done.stdout + done.stderr, reports)
