@@ -117,7 +117,9 @@ def create_app(settings: MockSettings, contract: Contract | None = None) -> Star
         return JSONResponse(runtime, status_code=200)
 
     async def not_found(request: Request, exc: HTTPException) -> Response:
-        return error(exc.status_code, "not_found" if exc.status_code == 404 else "http_error", str(exc.detail))
+        # Keep the framework's headers: a 405 must carry Allow (RFC 9110), e.g. for QUERY or unknown methods.
+        return error(exc.status_code, "not_found" if exc.status_code == 404 else "http_error", str(exc.detail),
+                     headers=dict(exc.headers or {}))
 
     app = Starlette(
         routes=[Route(contract.path, runtimes, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"])],
