@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,7 @@ class MockSettings:
     throttle_every: int = 0  # answer 429 to every Nth create (0: never)
     retry_after_seconds: int = 1
     max_body_bytes: int = defaults.MAX_BODY_BYTES
+    max_json_depth: int = defaults.MAX_JSON_DEPTH
     counters: dict[str, int] = field(default_factory=dict)
 
 
@@ -46,6 +48,35 @@ def _pointer(path: Any) -> str:
 
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    # `1e999` is valid JSON grammar but parses to inf, which no JSON answer can carry back.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is out of range")
+    return value
+
+
+def _parse_json(raw: bytes, max_depth: int) -> Any:
+    """The body as JSON; ValueError or RecursionError when it is not, or cannot be answered faithfully."""
+    body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)
+    # Walk without recursion: a body nested just under the parser's limit must not make the
+    # validator or the echo hit Python's recursion limit (a 500) one level further down.
+    stack: list[tuple[Any, int]] = [(body, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            try:
+                # A "\ud800" escape parses (RFC 8259 8.2 leaves it undefined) but is no Unicode text.
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("a string holds an unpaired surrogate escape") from None
+        elif isinstance(value, (dict, list)):
+            if depth > max_depth:
+                raise ValueError(f"the body nests deeper than {max_depth} levels")
+            stack.extend((child, depth + 1) for child in ([*value, *value.values()] if isinstance(value, dict) else value))
+    return body
 
 
 class _BodyTooLarge(Exception):
@@ -98,9 +129,10 @@ def create_app(settings: MockSettings, contract: Contract | None = None) -> Star
         if not raw.strip():
             return error(400, "invalid_json", "a JSON request body is required")
         try:
-            body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+            body = _parse_json(raw, settings.max_json_depth)
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            return error(400, "invalid_json", f"the body is not valid JSON: {type(exc).__name__}")
+            reason = str(exc) if type(exc) is ValueError else type(exc).__name__
+            return error(400, "invalid_json", f"the body is not valid JSON: {reason[:200]}")
         problems = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
         if problems:
             details = [{"pointer": _pointer(e.absolute_path), "message": e.message[:300]} for e in problems]

@@ -30,3 +30,6 @@ TIMEZONES = {
 }
 
 MAX_BODY_BYTES = 1024 * 1024
+# Deeper bodies get a 400: a runtime's config needs a handful of levels, and a bound well
+# below Python's recursion limit keeps validation and the echo from crashing.
+MAX_JSON_DEPTH = 64
