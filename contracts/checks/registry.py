@@ -34,6 +34,11 @@ def check(name: str, *, stateful: bool = False) -> Callable[[CheckFn], CheckFn]:
     return register
 
 
+def on_operation(contract: Contract, request: SentRequest) -> bool:
+    """Was the request sent with the operation's own method (not a probe with another method)?"""
+    return request.method.upper() == contract.method.upper()
+
+
 def run_checks(contract: Contract, request: SentRequest, response: Received,
                names: Iterable[str] | None = None) -> list[Finding]:
     selected = [REGISTRY[n] for n in names] if names is not None else list(REGISTRY.values())

@@ -1,0 +1,109 @@
+"""Invariants of every created runtime: unique ids, sane timestamps, activeRunId null or a uuid."""
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Iterator
+
+from contracts.checks import pointer
+from contracts.checks.model import MISSING, Finding, Received, SentRequest
+from contracts.checks.registry import check, on_operation
+from contracts.checks.semantics_table import load_semantics
+from contracts.loader import Contract
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """An ISO 8601 / RFC 3339 date-time (naive ones read as UTC), or None."""
+    if not isinstance(value, str) or len(value) < 10 or "T" not in value.upper() and " " not in value:
+        return None
+    text = value.strip()
+    if text[-1:] in ("z", "Z"):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _created(contract: Contract, request: SentRequest, response: Received) -> bool:
+    return response.status == 200 and on_operation(contract, request) and isinstance(response.json, dict)
+
+
+@check("invariants")
+def invariants(contract: Contract, request: SentRequest, response: Received) -> Iterator[Finding]:
+    """createdAt/updatedAt are date-times with updatedAt >= createdAt; activeRunId is null or a uuid."""
+    if not _created(contract, request, response):
+        return
+    rules = load_semantics()
+    body = response.json
+    stamps: dict[str, datetime] = {}
+    for ptr in rules.timestamps:
+        value = pointer.resolve(body, ptr)
+        if value is MISSING:
+            continue  # a missing required field is the response_schema check's
+        parsed = parse_timestamp(value)
+        if parsed is None:
+            yield Finding("invariants", "failure", ptr, "not a date-time",
+                          expected="an ISO 8601 date-time, e.g. 2026-01-01T12:00:00Z", got=repr(value)[:80])
+        else:
+            stamps[ptr] = parsed
+    for later, earlier in rules.not_before:
+        if later in stamps and earlier in stamps and stamps[later] < stamps[earlier]:
+            yield Finding("invariants", "failure", later, f"{later} lies before {earlier}",
+                          expected=f">= {pointer.resolve(body, earlier)}", got=str(pointer.resolve(body, later)))
+    for ptr in rules.null_or_uuid:
+        value = pointer.resolve(body, ptr)
+        if value is MISSING or value is None:
+            continue
+        try:
+            ok = isinstance(value, str) and uuid.UUID(value) is not None
+        except ValueError:
+            ok = False
+        if not ok:
+            yield Finding("invariants", "failure", ptr, "neither null nor a uuid", expected="null or a uuid",
+                          got=repr(value)[:80])
+
+
+class _Seen:
+    """Ids seen in this process, with the response object that first carried each.
+
+    The same response may be judged twice (our test and the schemathesis
+    bridge); only a *different* response with the same id is a duplicate.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids: dict[tuple[str, str], tuple[int, str]] = {}
+
+    def add(self, ptr: str, value: str, response: Received, label: str) -> str | None:
+        with self._lock:
+            key = (ptr, value.lower())
+            first = self._ids.get(key)
+            if first is None:
+                self._ids[key] = (id(response), label)
+                return None
+            return None if first[0] == id(response) else first[1]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._ids.clear()
+
+
+SEEN = _Seen()
+
+
+@check("unique_ids", stateful=True)
+def unique_ids(contract: Contract, request: SentRequest, response: Received) -> Iterator[Finding]:
+    """Every created runtime has an id no other response of this run had."""
+    if not _created(contract, request, response):
+        return
+    for ptr in load_semantics().unique:
+        value = pointer.resolve(response.json, ptr)
+        if not isinstance(value, str):
+            continue
+        first = SEEN.add(ptr, value, response, request.label or request.method)
+        if first is not None:
+            yield Finding("unique_ids", "failure", ptr, "an id handed out twice in this run "
+                          f"(first for the request [{first}])", expected="a fresh id", got=value)

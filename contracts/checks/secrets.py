@@ -1,0 +1,107 @@
+"""No credential that was sent comes back: proxy usernames and passwords, the API key."""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any, Iterator
+from urllib.parse import quote
+
+from contracts.checks.model import MISSING, Finding, Received, SentRequest
+from contracts.checks.registry import check
+from contracts.loader import Contract
+
+# Shorter values are not searched: a 3-letter password turns up inside any
+# id or timestamp by chance, and a false leak alarm teaches people to ignore
+# the real one. The suite's own strategies generate secrets of 8+ characters.
+MIN_SECRET_LENGTH = 8
+SECRET_FIELDS = ("password", "username")
+
+
+def _walk(value: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield path, str(key), item
+            yield from _walk(item, f"{path}/{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _walk(item, f"{path}/{index}")
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def credentials(request: SentRequest) -> dict[str, str]:
+    """What the request sent that must never come back, by a readable name."""
+    found: dict[str, str] = {}
+    header = next((v for k, v in request.headers.items() if k.lower() == "authorization"), "")
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip() or (scheme if not token else "")
+    if token:
+        found["the API key (Authorization header)"] = token
+        if scheme.lower() == "basic":
+            try:
+                user, _, secret = base64.b64decode(token, validate=True).decode("utf-8").partition(":")
+                found["the Basic user"], found["the Basic password"] = user, secret
+            except (binascii.Error, UnicodeDecodeError):
+                pass
+    if request.payload is not MISSING:
+        innocent = set()  # strings sent in ordinary fields may legitimately come back
+        for path, key, item in _walk(request.payload):
+            if key in SECRET_FIELDS and isinstance(item, str):
+                found[f"the proxy {key} ({path}/{key})"] = item
+            elif isinstance(item, str):
+                innocent.add(item)
+        for name, value in list(found.items()):
+            if name.startswith("the proxy") and any(value in text for text in innocent):
+                del found[name]
+    return {name: value for name, value in found.items() if len(value) >= MIN_SECRET_LENGTH}
+
+
+def _forms(secret: str) -> set[bytes]:
+    """The ways a secret can appear on the wire: raw, JSON-escaped, URL-encoded."""
+    forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1], quote(secret, safe="")}
+    return {form.encode("utf-8") for form in forms if len(form) >= MIN_SECRET_LENGTH}
+
+
+@check("secrets")
+def secrets(contract: Contract, request: SentRequest, response: Received) -> Iterator[Finding]:
+    """No sent credential (API key, proxy username or password) appears in the response body or headers."""
+    for name, secret in credentials(request).items():
+        forms = _forms(secret)
+        for header, value in response.headers.items():
+            if any(form in value.encode("utf-8", "replace") for form in forms):
+                yield Finding("secrets", "failure", f"header {header}", f"{name} comes back in a response header",
+                              expected="no credential in the response", got=f"{header}: ***")
+        if any(form in response.body for form in forms):
+            where = _json_pointer_of(response.json, forms) if response.json is not MISSING else ""
+            yield Finding("secrets", "failure", where, f"{name} comes back in the response body",
+                          expected="no credential in the response", got="*** (redacted)")
+
+
+def _json_pointer_of(document: Any, forms: set[bytes]) -> str:
+    texts = {f.decode("utf-8") for f in forms}
+
+    def visit(value: Any, path: str) -> str | None:
+        if isinstance(value, str):
+            return path if any(t in value for t in texts) else None
+        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        for key, item in items:
+            key_text = str(key).replace("~", "~0").replace("/", "~1")
+            if isinstance(value, dict) and any(t in str(key) for t in texts):
+                return f"{path}/{key_text}"
+            hit = visit(item, f"{path}/{key_text}")
+            if hit is not None:
+                return hit
+        return None
+
+    return visit(document, "") or ""

@@ -1,0 +1,84 @@
+"""The 200 body reflects what was sent, by the rules in contracts/semantics.yaml."""
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any, Iterator
+
+from contracts.checks import pointer
+from contracts.checks.model import MISSING, Finding, Received, SentRequest
+from contracts.checks.registry import check, on_operation
+from contracts.checks.semantics_table import Reflection, load_semantics
+from contracts.loader import Contract
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str) if value is not MISSING else "(absent)"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _hashable(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _as_uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _same(rule: Reflection, sent: Any, got: Any) -> bool:
+    if rule.empty_is_null and sent in ({}, []) and got is None:
+        return True
+    if rule.compare == "same_set":
+        return isinstance(got, list) and {_hashable(v) for v in sent} == {_hashable(v) for v in got}
+    if rule.compare == "same_uuid":
+        sent_id, got_id = _as_uuid(sent), _as_uuid(got)
+        return sent_id is not None and sent_id == got_id if sent_id is not None else sent == got
+    if rule.compare == "nullness":
+        return (got is None) if sent is None else isinstance(got, dict)
+    return _equal(sent, got)
+
+
+def _equal(a: Any, b: Any) -> bool:
+    # JSON equality: 1 == 1.0, but True is not 1 and "1" is not 1.
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b))
+    return a == b and (isinstance(a, (int, float)) == isinstance(b, (int, float)))
+
+
+def _applies(rule: Reflection, payload: Any) -> bool:
+    if pointer.resolve(payload, rule.request) is MISSING:
+        return False
+    return all(_equal(pointer.resolve(payload, ptr), value) for ptr, value in rule.when.items())
+
+
+@check("semantics")
+def semantics(contract: Contract, request: SentRequest, response: Received) -> Iterator[Finding]:
+    """What was sent comes back: name, type, metadata, stealth, fingerprint, lifecycle, extensions, proxy."""
+    if response.status != 200 or not on_operation(contract, request):
+        return
+    if not isinstance(request.payload, dict) or not isinstance(response.json, dict):
+        return  # the response_schema check reports a body that is not an object
+    mismatch = "warning" if request.intent == "extreme" else "failure"
+    for rule in load_semantics().reflections:
+        if not _applies(rule, request.payload):
+            continue
+        sent = pointer.resolve(request.payload, rule.request)
+        got = pointer.resolve(response.json, rule.response)
+        if got is MISSING:
+            if rule.compare == "nullness" and sent is None:
+                continue  # no proxy sent, none described: absent says the same as null
+            yield Finding("semantics", rule.if_absent, rule.response,
+                          f"{rule.name} was sent but the response leaves it out",
+                          expected=_short(sent), got="(absent)")
+        elif not _same(rule, sent, got):
+            how = {"same_set": "the same items", "same_uuid": "the same uuid",
+                   "nullness": "null" if sent is None else "a proxy object"}.get(rule.compare, _short(sent))
+            yield Finding("semantics", mismatch, rule.response, f"{rule.name} does not reflect the request "
+                          f"({rule.request} sent as {_short(sent)})", expected=how, got=_short(got))
