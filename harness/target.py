@@ -32,16 +32,16 @@ class TargetConfig:
         return self.base_url is None
 
 
-def check_base_url(url: str) -> str:
+def check_base_url(url: str, source: str = "--base-url") -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageProblem(f"--base-url {url!r} is not an http(s) URL; use e.g. --base-url https://staging.example.com")
+        raise UsageProblem(f"{source} {url!r} is not an http(s) URL; use e.g. --base-url https://staging.example.com")
     try:
         parts.port
     except ValueError:
-        raise UsageProblem(f"--base-url {url!r} has an invalid port; use e.g. http://127.0.0.1:8787") from None
+        raise UsageProblem(f"{source} {url!r} has an invalid port; use e.g. http://127.0.0.1:8787") from None
     if parts.query or parts.fragment:
-        raise UsageProblem(f"--base-url {url!r} must not carry a query or fragment; pass only scheme, host, port and path prefix")
+        raise UsageProblem(f"{source} {url!r} must not carry a query or fragment; pass only scheme, host, port and path prefix")
     return url.rstrip("/")
 
 
@@ -54,12 +54,13 @@ def check_space_id(value: str, source: str) -> str:
 
 def resolve(base_url: str | None, space_id: str | None, environ: dict[str, str] | None = None) -> TargetConfig:
     env = os.environ if environ is None else environ
+    source = "--base-url" if base_url else ENV_BASE_URL
     base_url = base_url or env.get(ENV_BASE_URL) or None
     if base_url is None:
         # Embedded mock: a fresh key nobody else knows, and any space.
         return TargetConfig(None, "mock-" + secrets.token_urlsafe(24),
                             check_space_id(space_id, "--space-id") if space_id else str(uuid.uuid4()))
-    base_url = check_base_url(base_url)
+    base_url = check_base_url(base_url, source)
     api_key = env.get(ENV_API_KEY, "").strip()
     if not api_key:
         raise UsageProblem(f"no API key for the remote target {base_url}: set {ENV_API_KEY}=<key> "
