@@ -10,6 +10,7 @@ import requests
 
 from contracts.checks.model import MISSING, Intent, Received, SentRequest
 from harness import redact
+from harness.politeness import PoliteAdapter, mount
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read (seconds)
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024
@@ -32,7 +33,7 @@ class ApiClient:
 
     def __init__(self, base_url: str, api_key: str, path: str, *, timeout: tuple[float, float] = DEFAULT_TIMEOUT,
                  on_exchange: Callable[[Exchange], None] | None = None,
-                 max_response_bytes: int = MAX_RESPONSE_BYTES) -> None:
+                 max_response_bytes: int = MAX_RESPONSE_BYTES, politeness: PoliteAdapter | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.url = self.base_url + path
@@ -41,6 +42,10 @@ class ApiClient:
         self.on_exchange = on_exchange
         self.session = requests.Session()
         self.session.headers.update({"User-Agent": "bctrl-conformance/1", "Accept": "application/json"})
+        if politeness is not None:
+            # Budget, pacing, 429 and safe retries live in the transport, so anything
+            # sent through `self.session` (schemathesis included) gets them.
+            mount(self.session, politeness)
         redact.register(api_key)
 
     def create(self, payload: Any, *, intent: Intent = "valid", label: str = "") -> Exchange:

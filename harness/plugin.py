@@ -5,23 +5,32 @@ Loaded from the root conftest.py. Servers start in fixtures, never at import.
 from __future__ import annotations
 
 import os
+import random
+import secrets
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
 from contracts import DEFAULT_CONTRACT, DEFAULT_OVERLAY, Contract, ContractError, load_contract
-from harness import redact
-from harness.client import ApiClient
+from harness import known_issues, redact, staging
+from harness.budget import Limits, SharedBudget
+from harness.client import ApiClient, Exchange
 from harness.conformance import Conformance
 from harness.events import EventLog, reset
+from harness.politeness import PoliteAdapter, RetryPolicy
 from harness.profiles import DEFAULT_PROFILE, register
+from harness.run_report import RunReporter
 from harness.target import TargetConfig, TargetUnreachable, UsageProblem, probe, resolve
 from harness.verdict import ConformanceFailure
 
 EXIT_UNREACHABLE = 10  # distinct from 1 (contract violations) and 4 (usage errors)
 CONTRACT_KEY = pytest.StashKey[Contract]()
 TARGET_KEY = pytest.StashKey[TargetConfig]()
+LIMITS_KEY = pytest.StashKey[Limits]()
+KNOWN_KEY = pytest.StashKey[tuple[known_issues.KnownIssue, ...]]()
+_current_test = ""  # the test this process is running: politeness events name it
 
 register()
 
@@ -36,6 +45,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--request-timeout", type=float, default=30.0, help="seconds to wait for each answer (default 30)")
     group.addoption("--fail-on-warning", action="store_true", help="treat conformance warnings as failures")
     group.addoption("--reports-dir", default="reports", help="where reports and the event log go (default: reports)")
+    polite = parser.getgroup("bctrl-staging", "bctrl: safety on a shared server")
+    polite.addoption("--max-creates", type=int, default=None,
+                     help=f"request budget: most creates (POSTs, retries included) the run sends, across xdist workers "
+                          f"(default {staging.REMOTE_MAX_CREATES} for a remote target off this machine, else none; 0: none)")
+    polite.addoption("--rate-limit", type=float, default=None,
+                     help=f"most requests per second, across xdist workers (default {staging.REMOTE_RATE_LIMIT:g} "
+                          "for a remote target off this machine, else unpaced; 0: unpaced)")
+    polite.addoption("--max-retry-wait", type=float, default=30.0,
+                     help="longest Retry-After (seconds) honoured on a 429; a longer one skips the test (default 30)")
+    polite.addoption("--allow-production", action="store_true",
+                     help="allow a base URL that looks like production (no staging/dev/test/local in its host)")
+    polite.addoption("--known-issues", default=None, metavar="PATH",
+                     help="expectations file of known, ticketed deviations -> strict xfails (e.g. known-issues.yaml)")
+    polite.addoption("--cleanup-template", default=os.environ.get("BCTRL_CLEANUP_TEMPLATE"), metavar="'METHOD /path/{id}'",
+                     help="after the run, send this request once per created runtime, e.g. 'DELETE /v2/runtimes/{id}' "
+                          "(default $BCTRL_CLEANUP_TEMPLATE; off when unset: the contract documents no delete)")
+    polite.addoption("--run-id", default=None, help="id of this run in runtime names (default: time + random)")
+    mock = parser.getgroup("bctrl-mock", "bctrl: the embedded mock's deliberate misbehaviour")
+    mock.addoption("--mock-throttle-every", type=int, default=0, metavar="N",
+                   help="the embedded mock answers 429 to every Nth valid create (default 0: never)")
+    mock.addoption("--mock-retry-after", type=int, default=1, metavar="S",
+                   help="Retry-After seconds on the embedded mock's 429s (default 1)")
+    mock.addoption("--mock-latency", type=float, default=0.0, metavar="S",
+                   help="seconds the embedded mock waits before each successful create (default 0)")
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,6 +117,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[TARGET_KEY] = target
     redact.register(target.api_key)
+    _configure_safety(config, target)
     if not target.embedded and _worker_id(config) is None:
         try:
             probe(target.base_url, timeout=min(5.0, timeout))
@@ -91,9 +125,60 @@ def pytest_configure(config: pytest.Config) -> None:
             pytest.exit(f"target unreachable: {exc}", returncode=EXIT_UNREACHABLE)
 
 
+def _configure_safety(config: pytest.Config, target: TargetConfig) -> None:
+    """Production guard, limits, known issues, run id and seed; the controller decides, workers inherit."""
+    if not target.embedded and staging.looks_like_production(target.base_url) and not config.getoption("allow_production"):
+        raise pytest.UsageError(
+            f"--base-url {target.base_url} looks like production (its host names no staging, dev, test or local "
+            "environment): the suite creates runtimes there. Point it at staging, or pass --allow-production")
+    for name in ("max_creates", "mock_throttle_every"):
+        if (config.getoption(name) or 0) < 0:
+            raise pytest.UsageError(f"--{name.replace('_', '-')} must be 0 or more")
+    for name in ("rate_limit", "max_retry_wait", "mock_latency"):
+        if (config.getoption(name) or 0) < 0:
+            raise pytest.UsageError(f"--{name.replace('_', '-')} must be 0 or more")
+    config.stash[LIMITS_KEY] = staging.default_limits(target.base_url, config.getoption("max_creates"),
+                                                      config.getoption("rate_limit"))
+    template = config.getoption("cleanup_template")
+    if template:
+        try:
+            staging.CleanupTemplate.parse(template)
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    path = config.getoption("known_issues")
+    if path:
+        from contracts.checks import REGISTRY
+
+        try:
+            config.stash[KNOWN_KEY] = known_issues.load(path, [*REGISTRY, "transport"])
+        except known_issues.KnownIssuesError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    if _worker_id(config) is None:
+        # Set on config.option so xdist hands the same values to every worker.
+        if not config.getoption("run_id"):
+            config.option.run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(2)
+        if config.getoption("hypothesis_seed", None) is None and hasattr(config.option, "hypothesis_seed"):
+            # A seed for every run, printed in the report, so any run can be replayed exactly.
+            config.option.hypothesis_seed = random.SystemRandom().randrange(2**32)
+            from hypothesis import core
+
+            core.global_force_seed = config.option.hypothesis_seed
+        if not _selftest_only(config):
+            config.pluginmanager.register(RunReporter(config), "bctrl-run-reporter")
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     if _worker_id(session.config) is None:
         reset(events_dir(session.config))
+        SharedBudget(events_dir(session.config), session.config.stash[LIMITS_KEY]).reset()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    global _current_test
+    _current_test = item.nodeid
+    yield
+    _current_test = ""
 
 
 def events_dir(config: pytest.Config) -> Path:
@@ -117,11 +202,48 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     if call.excinfo is not None and isinstance(call.excinfo.value, ConformanceFailure) and report.failed:
         # The message is the reproduction; a traceback into the harness adds nothing.
         report.longrepr = str(call.excinfo.value)
+    if report.when == "call":
+        _apply_known_issues(item, call, report)
     if isinstance(report.longrepr, tuple):  # a skip: (path, line, reason) must stay a tuple
         report.longrepr = tuple(redact.text(p) if isinstance(p, str) else p for p in report.longrepr)
     elif report.longrepr is not None:
         report.longrepr = redact.text(str(report.longrepr))
     report.sections = [(title, redact.text(text)) for title, text in report.sections]
+
+
+def _target_key(config: pytest.Config) -> str:
+    target = config.stash[TARGET_KEY]
+    return target.base_url or "embedded"
+
+
+def _apply_known_issues(item: pytest.Item, call: pytest.CallInfo[Any], report: pytest.TestReport) -> None:
+    """Strict expected failures from the known issues file (see harness/known_issues.py)."""
+    entries = [i for i in item.config.stash.get(KNOWN_KEY, ()) if i.applies_to(item.nodeid, _target_key(item.config))]
+    if not entries or report.skipped:
+        return
+    ids = ",".join(i.id for i in entries)
+    if report.passed:
+        outcome = known_issues.STALE
+        report.outcome = "failed"
+        report.longrepr = ("[XPASS(strict)] stale known issue: this test no longer fails as the known issues file "
+                           "says; the deviation looks fixed, remove the entry:\n"
+                           + "\n".join(f"  - {i.reason_line} (check {i.check})" for i in entries))
+    else:
+        exc = call.excinfo.value if call.excinfo is not None else None
+        if isinstance(exc, ConformanceFailure) and exc.exchange is not None:
+            failures = [f for f in exc.findings if f.severity == "failure"] or list(exc.findings)
+            used, uncovered = known_issues.explain(entries, failures, exc.exchange.request)
+        else:  # raised outside our checks (schemathesis): match on the check named in the message
+            used = known_issues.explain_text(entries, str(report.longrepr))
+            uncovered = [] if used else [None]
+        if used and not uncovered:
+            outcome = known_issues.XFAILED
+            report.outcome = "skipped"
+            report.wasxfail = "; ".join(i.reason_line for i in entries if i.id in used)
+        else:
+            outcome = known_issues.NEW_FAILURE
+            report.longrepr = (f"new failure, not covered by known issue(s) {ids}:\n{report.longrepr}")
+    report.user_properties += [("known_issue", ids), ("known_issue_outcome", outcome)]
 
 
 def pytest_metadata(metadata: dict[str, Any], config: pytest.Config) -> None:
@@ -141,19 +263,34 @@ def target(pytestconfig: pytest.Config) -> TargetConfig:
 
 
 @pytest.fixture(scope="session")
-def target_url(target: TargetConfig, contract: Contract) -> Iterator[str]:
+def target_url(target: TargetConfig, contract: Contract, pytestconfig: pytest.Config) -> Iterator[str]:
     if not target.embedded:
         yield target.base_url
         return
     from mock import MockSettings, ServerThread, create_app
 
-    with ServerThread(create_app(MockSettings(frozenset({target.api_key})), contract)) as server:
+    option = pytestconfig.getoption
+    settings = MockSettings(frozenset({target.api_key}), latency_seconds=option("mock_latency"),
+                            throttle_every=option("mock_throttle_every"), retry_after_seconds=option("mock_retry_after"))
+    with ServerThread(create_app(settings, contract)) as server:
         yield server.url
 
 
 @pytest.fixture(scope="session")
 def space_id(target: TargetConfig) -> str:
     return target.space_id
+
+
+@pytest.fixture(scope="session")
+def run_id(pytestconfig: pytest.Config) -> str:
+    """This run's id (the same in every xdist worker)."""
+    return str(pytestconfig.getoption("run_id"))
+
+
+@pytest.fixture(scope="session")
+def name_prefix(run_id: str) -> str:
+    """Prefix for the names of runtimes this run creates, so they can be found and cleaned up."""
+    return f"conformance-{run_id}-"
 
 
 @pytest.fixture(scope="session")
@@ -164,9 +301,35 @@ def event_log(pytestconfig: pytest.Config) -> Iterator[EventLog]:
 
 
 @pytest.fixture(scope="session")
-def client(target_url: str, target: TargetConfig, contract: Contract, pytestconfig: pytest.Config) -> Iterator[ApiClient]:
+def client(target_url: str, target: TargetConfig, contract: Contract, pytestconfig: pytest.Config,
+           event_log: EventLog) -> Iterator[ApiClient]:
     timeout = pytestconfig.getoption("request_timeout")
-    api = ApiClient(target_url, target.api_key, contract.path, timeout=(min(5.0, timeout), timeout))
+
+    def on_event(record: dict[str, Any]) -> None:
+        event_log.write({**record, "test": _current_test, "time": round(time.time(), 3)})
+
+    def on_exchange(exchange: Exchange) -> None:
+        response = exchange.response
+        if not target.embedded and response is not None and 200 <= response.status < 300 \
+                and exchange.request.method == contract.method.upper():
+            record = staging.created_record(response.json, test=_current_test, label=exchange.request.label)
+            if record:
+                event_log.write(record)
+
+    def on_created(response: Any) -> None:
+        if not target.embedded:
+            try:
+                record = staging.created_record(response.json(), test=_current_test)
+            except ValueError:
+                record = None
+            if record:
+                event_log.write(record)
+
+    adapter = PoliteAdapter(SharedBudget(events_dir(pytestconfig), pytestconfig.stash[LIMITS_KEY]), contract.path,
+                            policy=RetryPolicy(max_retry_wait=pytestconfig.getoption("max_retry_wait")),
+                            on_event=on_event, on_created=on_created)
+    api = ApiClient(target_url, target.api_key, contract.path, timeout=(min(5.0, timeout), timeout),
+                    on_exchange=on_exchange, politeness=adapter)
     yield api
     api.close()
 

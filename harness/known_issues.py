@@ -1,0 +1,141 @@
+"""Known, ticketed deviations of a target, turned into strict expected failures.
+
+An entry (see known-issues.yaml) names a check, selects where it applies
+(test id, request label, payload values, finding pointer) and gives the reason
+and the ticket. A selected test that fails *only* with findings the entries
+cover is reported as xfailed; any other failure in it stays a failure (a new
+regression); a selected test that passes is a strict XPASS: the entry is
+stale and the run says so.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import yaml
+
+from contracts.checks.model import MISSING, Finding
+
+# Outcomes a selected test can have, as recorded in report.user_properties.
+XFAILED, STALE, NEW_FAILURE = "xfailed", "stale", "new-failure"
+
+
+class KnownIssuesError(ValueError):
+    """The expectations file is malformed; the message says where and how to fix it."""
+
+
+def glob(pattern: str) -> re.Pattern[str]:
+    """`*` matches anything; everything else is literal (test ids are full of `[` and `]`)."""
+    return re.compile("^" + ".*".join(re.escape(part) for part in pattern.split("*")) + "$", re.DOTALL)
+
+
+def resolve_pointer(document: Any, pointer: str) -> Any:
+    if pointer in ("", "/"):
+        return document
+    node = document
+    for raw in pointer.lstrip("/").split("/"):
+        key = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            node = node[int(key)]
+        else:
+            return MISSING
+    return node
+
+
+@dataclass(frozen=True)
+class KnownIssue:
+    id: str
+    check: str
+    reason: str
+    ticket: str
+    test: str
+    label: str | None = None
+    pointer: str | None = None
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    target: str | None = None  # glob on the base URL ('embedded' for the embedded mock)
+
+    def applies_to(self, nodeid: str, target: str) -> bool:
+        return bool(glob(self.test).match(nodeid)) and (self.target is None or bool(glob(self.target).match(target)))
+
+    def covers(self, finding: Finding, request: Any) -> bool:
+        """Does this entry explain `finding`, raised on `request` (a SentRequest, or None if unknown)?"""
+        if finding.check != self.check:
+            return False
+        if self.pointer is not None and not glob(self.pointer).match(finding.pointer):
+            return False
+        if self.label is not None and not glob(self.label).match(getattr(request, "label", "") or ""):
+            return False
+        sent = getattr(request, "payload", MISSING)
+        return all(resolve_pointer(sent, p) == v for p, v in self.payload.items())
+
+    @property
+    def reason_line(self) -> str:
+        return f"known issue {self.id}: {self.reason} ({self.ticket})"
+
+
+def _entry(raw: Any, number: int, source: str, checks: Iterable[str]) -> KnownIssue:
+    where = f"{source}: entry {number}"
+    if not isinstance(raw, dict):
+        raise KnownIssuesError(f"{where} is not a mapping")
+    missing = [k for k in ("id", "check", "select", "reason", "ticket") if not raw.get(k)]
+    if missing:
+        raise KnownIssuesError(f"{where} lacks {', '.join(missing)}: every entry needs id, check, select, reason, ticket")
+    known = set(checks)
+    if known and raw["check"] not in known:
+        raise KnownIssuesError(f"{where} ({raw['id']}) names check {raw['check']!r}, which does not exist; "
+                               f"use one of: {', '.join(sorted(known))}")
+    select = raw["select"]
+    if not isinstance(select, dict) or not select.get("test"):
+        raise KnownIssuesError(f"{where} ({raw['id']}): select needs a 'test' glob (a pytest node id, * wildcards)")
+    unknown = set(select) - {"test", "label", "pointer", "payload", "target"}
+    if unknown:
+        raise KnownIssuesError(f"{where} ({raw['id']}): unknown selector(s) {', '.join(sorted(unknown))}")
+    payload = select.get("payload") or {}
+    if not isinstance(payload, dict) or not all(isinstance(k, str) and k.startswith("/") for k in payload):
+        raise KnownIssuesError(f"{where} ({raw['id']}): select.payload maps JSON pointers ('/config/stealth') to values")
+    return KnownIssue(str(raw["id"]), str(raw["check"]), str(raw["reason"]).strip(), str(raw["ticket"]),
+                      str(select["test"]), select.get("label"), select.get("pointer"), payload, select.get("target"))
+
+
+def load(path: str | Path, checks: Iterable[str] = ()) -> tuple[KnownIssue, ...]:
+    """Read an expectations file; `checks` (registered names) catches typos in `check`."""
+    path = Path(path)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise KnownIssuesError(f"known issues file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise KnownIssuesError(f"known issues file {path} is not valid YAML: {exc}") from None
+    entries = (document or {}).get("issues") if isinstance(document, dict) else None
+    if entries is None:
+        entries = []
+    if not isinstance(entries, list):
+        raise KnownIssuesError(f"{path}: 'issues' must be a list of entries")
+    issues = tuple(_entry(raw, n, str(path), checks) for n, raw in enumerate(entries, 1))
+    ids = [i.id for i in issues]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise KnownIssuesError(f"{path}: duplicate ids {', '.join(duplicates)}")
+    return issues
+
+
+def explain(entries: Iterable[KnownIssue], findings: Iterable[Finding], request: Any) -> tuple[set[str], list[Finding]]:
+    """Ids of the entries that cover some of `findings`, and the findings no entry covers."""
+    used: set[str] = set()
+    uncovered: list[Finding] = []
+    entries = list(entries)
+    for finding in findings:
+        covering = [e.id for e in entries if e.covers(finding, request)]
+        used.update(covering)
+        if not covering:
+            uncovered.append(finding)
+    return used, uncovered
+
+
+def explain_text(entries: Iterable[KnownIssue], text: str) -> set[str]:
+    """For failures raised outside our checks (schemathesis): entries whose check the message names."""
+    return {e.id for e in entries if re.search(rf"\b{re.escape(e.check)}\b", text)}
