@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -126,6 +126,10 @@ def create_app(settings: MockSettings, contract: Contract | None = None) -> Star
             raw = await _read_body(request, settings.max_body_bytes)
         except _BodyTooLarge:
             return error(413, "payload_too_large", f"the body exceeds {settings.max_body_bytes} bytes")
+        except ClientDisconnect:
+            # The client left (or broke the framing) mid-body: nobody reads this answer,
+            # but the app must end cleanly rather than crash with a logged traceback.
+            return Response(status_code=400)
         if not raw.strip():
             return error(400, "invalid_json", "a JSON request body is required")
         try:
