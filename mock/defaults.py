@@ -30,6 +30,7 @@ TIMEZONES = {
 }
 
 MAX_BODY_BYTES = 1024 * 1024
-# Deeper bodies get a 400: a runtime's config needs a handful of levels, and a bound well
-# below Python's recursion limit keeps validation and the echo from crashing.
-MAX_JSON_DEPTH = 64
+# Deeper bodies get a 400. A runtime's config needs a handful of levels, but free-form
+# `metadata` may legitimately nest (the strategies send up to 64 levels as an edge case);
+# a bound well below Python's recursion limit (~1000) keeps validation and the echo safe.
+MAX_JSON_DEPTH = 128

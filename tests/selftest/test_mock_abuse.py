@@ -8,7 +8,6 @@ logged by uvicorn (an exception escaping the app) fails the test.
 from __future__ import annotations
 
 import json
-import logging
 import socket
 import threading
 import time
@@ -21,18 +20,11 @@ from contracts import Contract
 from mock import MockSettings, ServerThread, create_app
 from mock.defaults import MAX_BODY_BYTES, MAX_JSON_DEPTH
 from strategies import full_payload
+from tests.selftest.faults.rawhttp import crashes
+from tests.selftest.faults.rawhttp import status_of as raw_status
 
 KEY = "abuse-key-5e0c7d1a"
 SPACE = "1b4e28ba-2fa1-11d2-883f-0016cb6f8a10"
-
-
-class _Errors(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +36,9 @@ def server(loaded_contract: Contract) -> Iterator[ServerThread]:
 @pytest.fixture(autouse=True)
 def no_crash() -> Iterator[None]:
     """Fail the test if the app raised (uvicorn logs 'Exception in ASGI application')."""
-    handler = _Errors()
-    logger = logging.getLogger("uvicorn.error")
-    logger.addHandler(handler)
-    yield
-    logger.removeHandler(handler)
-    assert not handler.records, "the mock crashed: " + "; ".join(r.getMessage() for r in handler.records)
+    with crashes() as logged:
+        yield
+    assert not logged, "the mock crashed: " + "; ".join(logged)
 
 
 def request_bytes(path: str, body: bytes, *, headers: bytes = b"", length: bytes | None = None,
@@ -60,22 +49,7 @@ def request_bytes(path: str, body: bytes, *, headers: bytes = b"", length: bytes
 
 
 def status_of(srv: ServerThread, data: bytes, timeout: float = 5.0) -> int | None:
-    """The status the server answers `data` with; None if it closed the connection without answering."""
-    with socket.create_connection((srv.host, srv.port), timeout=timeout) as sock:
-        try:
-            sock.sendall(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # it stopped reading (e.g. after a 413): the answer may still be there
-        head = b""
-        try:
-            while b"\r\n" not in head:
-                chunk = sock.recv(4096)
-                if not chunk:
-                    return None
-                head += chunk
-        except ConnectionResetError:
-            return None if not head else int(head.split(b" ")[1])
-    return int(head.split(b" ")[1])
+    return raw_status(srv.host, srv.port, data, timeout)
 
 
 def healthy(srv: ServerThread, contract: Contract, *, within: float = 2.0) -> float:
