@@ -46,7 +46,7 @@ class ApiClient:
             # Budget, pacing, 429 and safe retries live in the transport, so anything
             # sent through `self.session` (schemathesis included) gets them.
             mount(self.session, politeness)
-        redact.register(api_key)
+        redact.register_credential(api_key)
 
     def create(self, payload: Any, *, intent: Intent = "valid", label: str = "") -> Exchange:
         """POST a JSON payload with the configured key."""

@@ -4,6 +4,7 @@ Loaded from the root conftest.py. Servers start in fixtures, never at import.
 """
 from __future__ import annotations
 
+import math
 import os
 import random
 import secrets
@@ -15,6 +16,7 @@ import pytest
 
 from contracts import DEFAULT_CONTRACT, DEFAULT_OVERLAY, Contract, ContractError, load_contract
 from harness import known_issues, redact, staging
+from harness.breaker import DEFAULT_THRESHOLD, BreakerPlugin, CircuitBreaker
 from harness.budget import Limits, SharedBudget
 from harness.client import ApiClient, Exchange
 from harness.conformance import Conformance
@@ -30,6 +32,7 @@ CONTRACT_KEY = pytest.StashKey[Contract]()
 TARGET_KEY = pytest.StashKey[TargetConfig]()
 LIMITS_KEY = pytest.StashKey[Limits]()
 KNOWN_KEY = pytest.StashKey[tuple[known_issues.KnownIssue, ...]]()
+BREAKER_KEY = pytest.StashKey[CircuitBreaker]()
 _current_test = ""  # the test this process is running: politeness events name it
 
 register()
@@ -45,6 +48,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--request-timeout", type=float, default=30.0, help="seconds to wait for each answer (default 30)")
     group.addoption("--fail-on-warning", action="store_true", help="treat conformance warnings as failures")
     group.addoption("--reports-dir", default="reports", help="where reports and the event log go (default: reports)")
+    group.addoption("--max-dead-answers", type=int, default=DEFAULT_THRESHOLD, metavar="N",
+                    help=f"stop the run (exit 11) after N requests in a row get no answer, 502/503/504 or a 429 given "
+                         f"up on (default {DEFAULT_THRESHOLD}; 2 while the target has never answered; 0 never stops)")
     polite = parser.getgroup("bctrl-staging", "bctrl: safety on a shared server")
     polite.addoption("--max-creates", type=int, default=None,
                      help=f"request budget: most creates (POSTs, retries included) the run sends, across xdist workers "
@@ -106,8 +112,16 @@ def pytest_configure(config: pytest.Config) -> None:
     elif profile not in ("dev", "ci", "nightly", "default"):
         raise pytest.UsageError(f"unknown --hypothesis-profile {profile!r}: use dev, ci or nightly")
     timeout = config.getoption("request_timeout")
-    if not timeout > 0:
+    if not (timeout > 0 and math.isfinite(timeout)):
         raise pytest.UsageError(f"--request-timeout must be a positive number of seconds, got {timeout}")
+    if config.getoption("max_dead_answers") < 0:
+        raise pytest.UsageError(f"--max-dead-answers must be 0 or more, got {config.getoption('max_dead_answers')}; "
+                                "0 never stops the run")
+    try:
+        Path(config.getoption("reports_dir")).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise pytest.UsageError(f"--reports-dir {config.getoption('reports_dir')!r} cannot be created "
+                                f"({exc.strerror}): pass a writable folder") from None
     errata = config.getoption("errata")
     try:
         config.stash[CONTRACT_KEY] = load_contract(config.getoption("contract"),
@@ -116,8 +130,11 @@ def pytest_configure(config: pytest.Config) -> None:
     except (ContractError, UsageProblem) as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[TARGET_KEY] = target
-    redact.register(target.api_key)
+    redact.register_credential(target.api_key)
     _configure_safety(config, target)
+    breaker = config.stash[BREAKER_KEY] = CircuitBreaker(threshold=config.getoption("max_dead_answers"))
+    config.pluginmanager.register(BreakerPlugin(breaker, events_dir(config), _worker_id(config) or f"main-{os.getpid()}",
+                                                controller=_worker_id(config) is None), "bctrl-breaker")
     if not target.embedded and _worker_id(config) is None:
         try:
             probe(target.base_url, timeout=min(5.0, timeout))
@@ -200,8 +217,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     outcome = yield
     report = outcome.get_result()
     if call.excinfo is not None and isinstance(call.excinfo.value, ConformanceFailure) and report.failed:
-        # The message is the reproduction; a traceback into the harness adds nothing.
-        report.longrepr = str(call.excinfo.value)
+        # The message is the reproduction; a traceback into the harness adds nothing. Notes stay:
+        # Hypothesis puts the shrunk example and how to replay it there (redacted below).
+        notes = [str(n) for n in getattr(call.excinfo.value, "__notes__", None) or ()]
+        report.longrepr = "\n".join([str(call.excinfo.value), *notes])
     if report.when == "call":
         _apply_known_issues(item, call, report)
     if isinstance(report.longrepr, tuple):  # a skip: (path, line, reason) must stay a tuple
@@ -309,6 +328,7 @@ def client(target_url: str, target: TargetConfig, contract: Contract, pytestconf
         event_log.write({**record, "test": _current_test, "time": round(time.time(), 3)})
 
     def on_exchange(exchange: Exchange) -> None:
+        breaker.settle(exchange)
         response = exchange.response
         if not target.embedded and response is not None and 200 <= response.status < 300 \
                 and exchange.request.method == contract.method.upper():
@@ -330,6 +350,8 @@ def client(target_url: str, target: TargetConfig, contract: Contract, pytestconf
                             on_event=on_event, on_created=on_created)
     api = ApiClient(target_url, target.api_key, contract.path, timeout=(min(5.0, timeout), timeout),
                     on_exchange=on_exchange, politeness=adapter)
+    breaker = pytestconfig.stash[BREAKER_KEY]
+    breaker.install(api.session, api.url)  # outermost: a dead target stops everything sent through the session
     yield api
     api.close()
 

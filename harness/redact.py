@@ -8,6 +8,7 @@ password from free text would mangle every message and hide nothing.
 """
 from __future__ import annotations
 
+import base64
 import threading
 from typing import Any
 
@@ -27,6 +28,24 @@ def register(*values: object) -> None:
                 _secrets.add(value)
 
 
+def _encodings(value: str) -> list[str]:
+    # How a credential travels (and comes back) besides verbatim: HTTP Basic
+    # credentials (`key:`, `:key`, `user:password`) in standard and URL-safe
+    # base64, with and without padding.
+    forms = []
+    for text in (value, value + ":", ":" + value):
+        raw = text.encode("utf-8")
+        for encoded in (base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()):
+            forms += [encoded, encoded.rstrip("=")]
+    return forms
+
+
+def register_credential(value: object) -> None:
+    """Register a credential and the base64 forms it takes in Basic auth headers."""
+    if isinstance(value, str) and len(value) >= MIN_SCRUB:
+        register(value, *_encodings(value))
+
+
 def secrets() -> frozenset[str]:
     with _lock:
         return frozenset(_secrets)
@@ -37,8 +56,11 @@ def register_payload(payload: Any) -> None:
     if isinstance(payload, dict):
         for key, value in payload.items():
             if key in SECRET_FIELDS:
-                register(value)
+                register_credential(value)
             register_payload(value)
+        user, password = payload.get("username"), payload.get("password")
+        if isinstance(user, str) and isinstance(password, str) and len(user + password) >= MIN_SCRUB:
+            register(*_encodings(f"{user}:{password}")[:4])  # proxy Basic auth: base64("user:password")
     elif isinstance(payload, list):
         for item in payload:
             register_payload(item)
