@@ -25,8 +25,10 @@ def _payloads(contract: Contract, space_id: str, name_prefix: str) -> st.SearchS
 
 
 @given(data=st.data())
-def test_accepts_valid_payloads(data: st.DataObject, conformance: Conformance, contract: Contract, space_id: str,
-                                name_prefix: str) -> None:
+def test_accepts_valid_payloads(data: st.DataObject, conformance: Conformance, space_id: str, name_prefix: str) -> None:
+    # The contract comes from `conformance`, not a fixture argument: Hypothesis prints every
+    # argument of a failing example, and the contract's repr runs to tens of kB.
+    contract = conformance.contract
     payload = data.draw(_payloads(contract, space_id, name_prefix), label="payload")
     verdict = classify(payload, contract)
     conformance.create(payload, intent=verdict.intent, label=verdict.label("generated"))
