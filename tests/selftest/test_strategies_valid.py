@@ -1,0 +1,133 @@
+"""The valid-payload strategy keeps its promises: every draw validates, carries the run's space,
+name prefix and recognisable credentials, and the draws reach the edges; the classification
+follows strategies/domains.yaml.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from contracts import Contract, load_contract
+from harness.redact import SECRET_FIELDS
+from strategies import classify, load_domains, runtime_payloads
+from strategies.schema import fields, resolve
+
+SPACE = "3f0c9a52-7d1e-4c1b-9a55-2b7f0e6d1c88"
+PREFIX = "conformance-selftest-"
+CONTRACT = load_contract()
+PAYLOADS = runtime_payloads(CONTRACT, space_id=SPACE, name_prefix=PREFIX)
+SAMPLES = settings(max_examples=300, database=None, deadline=None, derandomize=True,
+                   suppress_health_check=[HealthCheck.too_slow])
+
+
+def _secrets(payload: Any) -> list[tuple[str, Any]]:
+    found = []
+    if isinstance(payload, dict):
+        for key, value in payload.items():
+            if key in SECRET_FIELDS:
+                found.append((key, value))
+            found += _secrets(value)
+    elif isinstance(payload, list):
+        for item in payload:
+            found += _secrets(item)
+    return found
+
+
+@SAMPLES
+@given(PAYLOADS)
+def test_every_draw_is_valid_and_carries_space_prefix_and_recognisable_secrets(payload: dict[str, Any]) -> None:
+    validator = CONTRACT.request_validator()
+    assert validator.is_valid(payload), [e.message for e in validator.iter_errors(payload)]
+    assert payload["spaceId"] in (SPACE, SPACE.upper())
+    if "name" in payload:
+        assert payload["name"].startswith(PREFIX)
+    domains = load_domains()
+    for field, value in _secrets(payload):
+        prefix = domains.secret_prefix(field)
+        assert value.startswith(prefix) and len(value) >= len(prefix) + 8, (field, value)
+        assert re.fullmatch(r"[0-9a-f]{16}", value[len(prefix):len(prefix) + 16]), value  # the random token
+    classify(payload, CONTRACT)  # never raises on a valid payload
+
+
+# Each edge the issue asks for, as a predicate over a draw; all must show up in a few hundred draws.
+EDGES: dict[str, Callable[[Any], bool]] = {
+    "unicode name": lambda p: isinstance(p.get("name"), str) and not p["name"].isascii(),
+    "very long name": lambda p: len(p.get("name", "")) > 255,
+    "empty extensions": lambda p: resolve(p, "/config/extensions") == [],
+    "more than 20 extensions": lambda p: len(resolve(p, "/config/extensions") or []) > 20,
+    "empty metadata": lambda p: p.get("metadata") == {},
+    "nested metadata": lambda p: isinstance(p.get("metadata"), dict) and any(isinstance(v, (dict, list)) for v in p["metadata"].values()),
+    "port 0 or negative": lambda p: isinstance(resolve(p, "/config/proxy/port"), int) and resolve(p, "/config/proxy/port") <= 0,
+    "port above 65535": lambda p: isinstance(resolve(p, "/config/proxy/port"), int) and resolve(p, "/config/proxy/port") > 65535,
+    "idle timeout at a 2**31 or 2**63 boundary": lambda p: abs(_int(resolve(p, "/config/lifecycle/idleTimeoutMinutes"))) >= 2**31 - 1,
+    "integer written as a float": lambda p: isinstance(resolve(p, "/config/lifecycle/idleTimeoutMinutes"), float)
+    or isinstance(resolve(p, "/config/proxy/port"), float),
+    "upper-case uuid": lambda p: p["spaceId"] != p["spaceId"].lower() or str(resolve(p, "/config/proxy/id")).isupper(),
+    "explicit null proxy": lambda p: resolve(p, "/config/proxy") is None,
+    "proxy absent": lambda p: isinstance(p.get("config"), dict) and "proxy" not in p["config"],
+    "only required fields": lambda p: set(p) == {"spaceId", "type"},
+    "undeclared property": lambda p: any(k not in CONTRACT.request_schema["properties"] for k in p),
+    "credentials with URL-breaking characters": lambda p: any(set(v) & set("@:/%#?") for _, v in _secrets(p)),
+}
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def test_draws_reach_every_edge_and_both_classes() -> None:
+    seen: dict[str, int] = {name: 0 for name in EDGES}
+    kinds = {"ordinary": 0, "extreme": 0}
+
+    @settings(max_examples=600, database=None, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(PAYLOADS)
+    def sample(payload: dict[str, Any]) -> None:
+        kinds[classify(payload, CONTRACT).kind] += 1
+        for name, predicate in EDGES.items():
+            seen[name] += bool(predicate(payload))
+
+    sample()
+    assert [name for name, count in seen.items() if count == 0] == []
+    assert kinds["ordinary"] > 150 and kinds["extreme"] > 100, kinds
+
+
+@pytest.mark.parametrize(("change", "kind", "reason"), [
+    ({}, "ordinary", None),
+    ({"/config/proxy/port": 70000}, "extreme", "/config/proxy/port 70000 > 65535"),
+    ({"/config/proxy/port": 0}, "extreme", "/config/proxy/port 0 < 1"),
+    ({"/config/lifecycle/idleTimeoutMinutes": 2**63}, "extreme", "> 1440"),
+    ({"/config/lifecycle/idleTimeoutMinutes": 30.0}, "extreme", "an integer written as 30.0"),
+    ({"/name": "x" * 256}, "extreme", "/name is 256 characters > 255"),
+    ({"/name": "tab\there"}, "extreme", "/name has non-printable characters"),
+    ({"/name": "Zoë 🙂 名前"}, "ordinary", None),
+    ({"/spaceId": SPACE.upper()}, "extreme", "/spaceId is an upper-case uuid"),
+    ({"/config/extensions": ["cjpalhdlnbpafiamejdnhcphjbkeiagm"] * 2}, "extreme", "repeats an item"),
+    ({"/metadata": {"a": {"b": {"c": {"d": {"e": {}}}}}}}, "extreme", "/metadata nests 6 levels > 5"),
+    ({"/unknownField": 1}, "extreme", "/unknownField is not a documented property"),
+])
+def test_classification_follows_the_domains_table(change: dict[str, Any], kind: str, reason: str | None) -> None:
+    payload = {"spaceId": SPACE, "type": "browser", "name": PREFIX + "x",
+               "config": {"proxy": {"mode": "custom", "host": "proxy.example.com", "port": 8080, "protocol": "http"},
+                          "lifecycle": {"idleTimeoutMinutes": 30}}, "metadata": {"a": 1}}
+    for pointer, value in change.items():
+        *path, last = pointer.split("/")[1:]
+        holder = payload
+        for part in path:
+            holder = holder[part]
+        holder[last] = value
+    assert CONTRACT.request_validator().is_valid(payload)
+    verdict = classify(payload, CONTRACT)
+    assert verdict.kind == kind, verdict
+    if reason:
+        assert any(reason in r for r in verdict.reasons), verdict.reasons
+
+
+def test_every_pointer_in_the_domains_table_exists_in_the_contract(loaded_contract: Contract) -> None:
+    known = {f.pointer for f in fields(loaded_contract.request_schema)}
+    domains = load_domains()
+    stale = [p for p in [*domains.fields, *domains.roles.values()] if p not in known]
+    assert stale == [], f"strategies/domains.yaml names fields the contract does not have: {stale}"
