@@ -44,7 +44,10 @@ class EventLog:
         self._file = self.path.open("a", encoding="utf-8")
 
     def write(self, record: dict[str, Any]) -> None:
-        line = render.redact.text(json.dumps(record, ensure_ascii=False, default=str))
+        # Scrub the structure, not the encoded line (see redact.scrub); the round trip turns
+        # anything json only knows through `default=str` into plain strings first.
+        plain = json.loads(json.dumps(record, default=str))
+        line = json.dumps(render.redact.scrub(plain), ensure_ascii=False)
         with self._lock:
             self._file.write(line + "\n")
             self._file.flush()
@@ -60,7 +63,10 @@ def read_events(folder: Path) -> Iterator[dict[str, Any]]:
         with path.open(encoding="utf-8") as handle:
             for line in handle:
                 if line.strip():
-                    yield json.loads(line)
+                    try:
+                        yield json.loads(line)
+                    except ValueError:  # a line cut short by a killed worker: the rest still counts
+                        yield {"kind": "unreadable", "file": path.name}
 
 
 def reset(folder: Path) -> None:

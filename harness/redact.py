@@ -72,6 +72,21 @@ def text(value: str) -> str:
     return value
 
 
+def scrub(value: Any) -> Any:
+    """`text()` on every string (keys too) of a JSON-like value, keeping its structure.
+
+    Scrub before encoding, never the encoded text: a short secret such as
+    "0017" would otherwise also hit the JSON escape `\\u0017` and break the line.
+    """
+    if isinstance(value, str):
+        return text(value)
+    if isinstance(value, dict):
+        return {scrub(k) if isinstance(k, str) else k: scrub(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [scrub(item) for item in value]
+    return value
+
+
 def payload(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: (MASK if k in SECRET_FIELDS and isinstance(v, str) else payload(v)) for k, v in value.items()}

@@ -84,7 +84,7 @@ def write_created(folder: Path, runtimes: list[dict[str, Any]], *, run_id: str, 
     path = folder / CREATED_FILE
     document = {"run_id": run_id, "base_url": redact.text(base_url), "name_prefix": name_prefix,
                 "count": len(runtimes), "runtimes": runtimes}
-    path.write_text(redact.text(json.dumps(document, indent=2, ensure_ascii=False)) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(redact.scrub(document), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
 
 

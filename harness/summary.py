@@ -164,6 +164,7 @@ def build(contract: Contract, events: list[Mapping[str, Any]], outcomes: Outcome
             "budget_refusals": sum(1 for e in events if e.get("kind") == "budget_exhausted"),
             "by_status": dict(sorted(statuses.items())),
             "created_runtimes": len({c["id"] for c in created}),
+            "unreadable_event_lines": sum(1 for e in events if e.get("kind") == "unreadable"),
         },
         "checks": _checks(events, findings),
         "findings": {
@@ -180,5 +181,5 @@ def build(contract: Contract, events: list[Mapping[str, Any]], outcomes: Outcome
 
 def write(summary: Mapping[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(redact.text(json.dumps(summary, indent=2, ensure_ascii=False, default=str)) + "\n",
-                    encoding="utf-8")
+    plain = json.loads(json.dumps(summary, default=str))
+    path.write_text(json.dumps(redact.scrub(plain), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
