@@ -2,8 +2,7 @@
 
 A view of summary.build()'s data only: no fact is computed here, so the HTML
 and summary.json cannot disagree. Self-contained (inline CSS, no scripts, no
-external resources); every value is escaped, and the whole fragment passes
-through the redactor once more before it is handed to pytest-html.
+external resources); every value is scrubbed of secrets and then escaped.
 """
 from __future__ import annotations
 
@@ -166,12 +165,12 @@ def _coverage(s: Mapping[str, Any]) -> str:
     response_line = ("Response values outside their enum: " + ", ".join(
         f"<code>{_e(c['pointer'])}={_e(c['value'])}</code> ({c['requests']})" for c in undocumented)
         if undocumented else "Every response enum value seen is documented.")
-    return (f'<h2 id="coverage">Coverage matrix</h2><p>{line}</p>{legend}'
+    return (f'<section id="coverage"><h2>Coverage matrix</h2><p>{line}</p>{legend}'
             f'<h3>Request (what the suite sent)</h3>{_matrix(request, "coverage-matrix")}'
             f'<h3>Response (what 200 bodies contained)</h3><p>{response_line} Grey: never observed, '
             "which is the server's choice, not a gap in the suite.</p>"
             f'{_matrix(cov["response"], "coverage-matrix-response")}'
-            f"<h3>Status codes received</h3>{statuses}")
+            f"<h3>Status codes received</h3>{statuses}</section>")
 
 
 def _group(group: Mapping[str, Any]) -> str:
@@ -196,13 +195,13 @@ def _group(group: Mapping[str, Any]) -> str:
 
 def _findings(by_check: Mapping[str, list[Mapping[str, Any]]], title: str, ident: str, empty: str) -> str:
     if not by_check:
-        return f'<h2 id="{ident}">{title}</h2><p>{empty}</p>'
-    out = [f'<h2 id="{ident}">{title}</h2>']
+        return f'<section id="{ident}"><h2>{title}</h2><p>{empty}</p></section>'
+    out = [f'<section id="{ident}"><h2>{title}</h2>']
     for check, groups in by_check.items():
         count = sum(g["count"] for g in groups)
         out.append(f'<h3 id="{ident}-{_e(check)}"><code>{_e(check)}</code> ({count})</h3>')
         out += [_group(g) for g in groups]
-    return "".join(out)
+    return "".join(out) + "</section>"
 
 
 def _known(s: Mapping[str, Any]) -> str:
@@ -213,27 +212,30 @@ def _known(s: Mapping[str, Any]) -> str:
                      f'<a href="{_e(k["ticket"])}">{_e(k["ticket"])}</a>', tests))
     table = _table(["id", "check", "status", "reason", "ticket", "tests"], rows, ident="known-issues") if rows else \
         "<p>No known issues file given (<code>--known-issues</code>), or it lists none.</p>"
-    return '<h2 id="known">Known issues</h2>' + table
+    return f'<section id="known"><h2>Known issues</h2>{table}</section>'
 
 
 def _errata(s: Mapping[str, Any]) -> str:
     items = "".join(f"<li><b>{_e(e['id'])}</b> ({_e(e['action'])} <code>{_e(e['target'])}</code>): "
                     f"{_e(e['description'])}</li>" for e in s["contract"]["errata"])
-    return f'<h2 id="errata">Errata applied to the contract</h2><ul>{items}</ul>'
+    return f'<section id="errata"><h2>Errata applied to the contract</h2><ul>{items}</ul></section>'
 
 
 def render(s: Mapping[str, Any]) -> str:
     """The whole conformance section, one HTML string."""
+    # Every value scrubbed before it is rendered; the markup itself is never touched,
+    # so a short secret cannot garble the page (nor hide in an HTML escape).
+    s = redact.scrub(s)
     nav = ('<nav><a href="#conformance-checks">checks</a><a href="#coverage">coverage</a>'
            '<a href="#findings">findings</a><a href="#known">known issues</a><a href="#errata">errata</a>'
            '<a href="#results-table">tests</a></nav>')
     parts = [
         f"<style>{CSS}</style>", '<div id="conformance">', "<h2>Conformance summary</h2>", _banner(s), nav,
-        _facts(s), '<h2 id="checks">Verdict per check</h2>', _checks(s), _coverage(s),
+        _facts(s), '<section id="checks"><h2>Verdict per check</h2>', _checks(s), "</section>", _coverage(s),
         _findings(s["findings"]["by_check"], "Findings", "findings", "No findings: every response met every check."),
         _known(s),
         _findings(s["findings"]["known_by_check"], "Findings covered by known issues", "known-findings",
                   "None.") if s["findings"]["known_by_check"] else "",
         _errata(s), "</div>",
     ]
-    return redact.text("".join(parts))
+    return "".join(parts)
