@@ -53,7 +53,7 @@ def runtime_payloads(contract: Contract, *, space_id: str, name_prefix: str = ""
                      domains: Domains | None = None) -> st.SearchStrategy[dict[str, Any]]:
     """Valid request bodies for the contract's create operation.
 
-    Generates: any body the request schema allows, half of the draws with
+    Generates: any body the request schema allows, about half of the draws with
     every value ordinary (inside strategies/domains.yaml), half with edges mixed
     in: unicode, empty and very long strings, integer extremes (0, negatives,
     the 2**31 and 2**63 boundaries, 30.0 for 30), empty and oversized arrays,
@@ -142,7 +142,7 @@ class _Strategies:
         if not edges:
             return ordinary
         depth = (rule.max_depth or 5) + 1
-        return st.one_of(
+        return _ordinary_or(
             ordinary,
             st.just({}),
             st.dictionaries(st.text(max_size=20), from_schema({}), max_size=6),  # any JSON, any text (hypothesis-jsonschema)
@@ -159,7 +159,7 @@ class _Strategies:
         if not edges:
             return ordinary
         items = self.node(items_schema, f"{pointer}/*", edges=True)
-        return st.one_of(
+        return _ordinary_or(
             ordinary,
             st.lists(items, max_size=min(most, 5)),
             st.just([]),
@@ -174,9 +174,11 @@ class _Strategies:
         ordinary = st.integers(low, high)
         if not edges:
             return ordinary
-        boundaries = sorted(set(self.domains.integer_edges) | {low - 1, low, high, high + 1})
-        return st.one_of(ordinary, st.sampled_from(boundaries), st.integers(),
-                         ordinary.map(float))  # 30.0: an integer to JSON Schema, a float to many parsers
+        edges_ = set(self.domains.integer_edges) | {low - 1, low, high, high + 1}
+        below = sorted((v for v in edges_ if v <= low), reverse=True)  # nearest first: shrinks to the boundary
+        above = sorted(v for v in edges_ if v >= high)
+        return _ordinary_or(ordinary, st.sampled_from(below), st.sampled_from(above), st.integers(),
+                            ordinary.map(float))  # 30.0: an integer to JSON Schema, a float to many parsers
 
     def string(self, node: Mapping[str, Any], pointer: str, edges: bool) -> st.SearchStrategy[str]:
         rule = self.domains.rule(pointer, "string")
@@ -189,7 +191,7 @@ class _Strategies:
         if node.get("format") == "uuid":
             given = pointer == self.domains.role("saved_proxy_id") and self.saved_proxy_id
             ids = st.just(self.saved_proxy_id) if given else st.uuids().map(str)
-            return st.one_of(ids, ids.map(str.upper)) if edges else ids
+            return _ordinary_or(ids, ids.map(str.upper)) if edges else ids
         if node.get("format") == "date-time":
             return st.datetimes(timezones=st.just(timezone.utc)).map(
                 lambda d: d.isoformat().replace("+00:00", "Z"))
@@ -210,7 +212,7 @@ class _Strategies:
             return ordinary
         lengths = st.one_of(st.sampled_from([longest, longest + 1]),
                             st.integers(longest + 1, max(longest + 1, self.domains.long_string_max)))
-        return st.one_of(
+        return _ordinary_or(
             ordinary,
             st.sampled_from(self.domains.string_edges) if self.domains.string_edges else ordinary,
             st.text(max_size=30),  # any unicode, control characters included
@@ -226,8 +228,9 @@ class _Strategies:
         token = st.randoms(use_true_random=True).map(lambda r: f"{r.getrandbits(64):016x}")
         if not edges:
             return token.map(lambda t: prefix + t)
-        return st.builds(lambda t, letters, tail: prefix + t + letters + tail, token, st.text(TOKEN, max_size=12),
-                         st.text(TAIL, max_size=8))
+        # A character that breaks naive `user:pass@host` URLs, then any mix (non-ASCII included).
+        odd = st.builds(lambda first, rest: first + rest, st.sampled_from("@:/%#?&="), st.text(TAIL, max_size=7))
+        return _ordinary_or(token.map(lambda t: prefix + t), st.builds(lambda t, tail: prefix + t + tail, token, odd))
 
 
 # An optional member is present three times in four (fixed_dictionaries: one in two), so a
@@ -244,6 +247,16 @@ def _members(draw: st.DrawFn, required: dict[str, st.SearchStrategy[Any]],
         if draw(_PRESENT):
             out[name] = draw(strategy)
     return out
+
+
+_EDGE = st.sampled_from([False, True, True])
+
+
+@st.composite
+def _ordinary_or(draw: st.DrawFn, ordinary: st.SearchStrategy[Any], *edges: st.SearchStrategy[Any]) -> Any:
+    """In an edge draw, a value is an edge two times in three (one_of(ordinary, *edges) would
+    spread evenly over every alternative); shrinks to the ordinary flavour."""
+    return draw(st.one_of(*edges)) if draw(_EDGE) else draw(ordinary)
 
 
 def _one_in(n: int) -> st.SearchStrategy[bool]:

@@ -65,7 +65,7 @@ EDGES: dict[str, Callable[[Any], bool]] = {
     "idle timeout at a 2**31 or 2**63 boundary": lambda p: abs(_int(resolve(p, "/config/lifecycle/idleTimeoutMinutes"))) >= 2**31 - 1,
     "integer written as a float": lambda p: isinstance(resolve(p, "/config/lifecycle/idleTimeoutMinutes"), float)
     or isinstance(resolve(p, "/config/proxy/port"), float),
-    "upper-case uuid": lambda p: p["spaceId"] != p["spaceId"].lower() or str(resolve(p, "/config/proxy/id")).isupper(),
+    "upper-case uuid": lambda p: any(isinstance(v, str) and v != v.lower() for v in (p["spaceId"], resolve(p, "/config/proxy/id"))),
     "explicit null proxy": lambda p: resolve(p, "/config/proxy") is None,
     "proxy absent": lambda p: isinstance(p.get("config"), dict) and "proxy" not in p["config"],
     "only required fields": lambda p: set(p) == {"spaceId", "type"},
