@@ -1,0 +1,48 @@
+"""schemathesis over the patched contract: examples, coverage and fuzzing phases, against the same target.
+
+Its built-in checks (minus the ones the contract's silences would turn into
+false alarms, see harness/schemathesis_bridge.py) run together with every check
+of our registry, so generated cases are judged by our semantics, secrets and
+invariants too. The fuzzing budget follows the Hypothesis profile
+(`--hypothesis-profile dev|ci|nightly`); the coverage phase sends every case
+the schema defines, whatever the profile.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import pytest
+import schemathesis
+
+from contracts import Contract
+from harness.client import ApiClient
+from harness.events import EventLog
+from harness.schemathesis_bridge import Bridge, activate, bridge_for, build_schema, deactivate
+from harness.target import TargetConfig
+
+
+@pytest.fixture(scope="session")
+def st_schema(contract: Contract, target_url: str, target: TargetConfig, pytestconfig: pytest.Config) -> Any:
+    """Built lazily, so --base-url, the key and the request timeout apply."""
+    seed = pytestconfig.getoption("hypothesis_seed", None)
+    return build_schema(contract, target_url, target.api_key,
+                        request_timeout=pytestconfig.getoption("request_timeout"),
+                        seed=int(seed) if seed is not None and str(seed).isdigit() else None)
+
+
+@pytest.fixture
+def st_bridge(contract: Contract, target: TargetConfig, event_log: EventLog, pytestconfig: pytest.Config,
+              request: pytest.FixtureRequest) -> Iterator[Bridge]:
+    bridge = bridge_for(contract, target.api_key, log=event_log, test=request.node.nodeid,
+                        strict_warnings=pytestconfig.getoption("fail_on_warning"))
+    activate(bridge)
+    yield bridge
+    deactivate()
+
+
+schema = schemathesis.pytest.from_fixture("st_schema")
+
+
+@schema.parametrize()
+def test_schemathesis(case: Any, st_bridge: Bridge, target_url: str, client: ApiClient, space_id: str) -> None:
+    st_bridge.run(case, base_url=target_url, session=client.session, space_id=space_id)
