@@ -52,6 +52,13 @@ def _equal(a: Any, b: Any) -> bool:
     return a == b and (isinstance(a, (int, float)) == isinstance(b, (int, float)))
 
 
+def _free(contract: Contract, rule: Reflection) -> bool:
+    if rule.compare in ("same_uuid", "nullness"):
+        return False
+    schemas = pointer.schemas_at(contract.request_schema, rule.request)
+    return not schemas or not all("enum" in s or s.get("type") == "boolean" for s in schemas)
+
+
 def _applies(rule: Reflection, payload: Any) -> bool:
     if pointer.resolve(payload, rule.request) is MISSING:
         return False
@@ -65,7 +72,6 @@ def semantics(contract: Contract, request: SentRequest, response: Received) -> I
         return
     if not isinstance(request.payload, dict) or not isinstance(response.json, dict):
         return  # the response_schema check reports a body that is not an object
-    mismatch = "warning" if request.intent == "extreme" else "failure"
     for rule in load_semantics().reflections:
         if not _applies(rule, request.payload):
             continue
@@ -78,6 +84,10 @@ def semantics(contract: Contract, request: SentRequest, response: Received) -> I
                           f"{rule.name} was sent but the response leaves it out",
                           expected=_short(sent), got="(absent)")
         elif not _same(rule, sent, got):
+            # An extreme request (outside the plausible domains) may be clamped or
+            # normalised, but only where the value is free: an enum member, a
+            # boolean, a uuid or null-vs-object has no excuse to change.
+            mismatch = "warning" if request.intent == "extreme" and _free(contract, rule) else "failure"
             how = {"same_set": "the same items", "same_uuid": "the same uuid",
                    "nullness": "null" if sent is None else "a proxy object"}.get(rule.compare, _short(sent))
             yield Finding("semantics", mismatch, rule.response, f"{rule.name} does not reflect the request "

@@ -23,6 +23,8 @@ def documented(contract: Contract, status: int) -> bool:
 def status_code(contract: Contract, request: SentRequest, response: Received) -> Iterator[Finding]:
     """No server errors; the status is documented, and 200 for valid input."""
     status = response.status
+    if status == 501 and not on_operation(contract, request):
+        return  # RFC 9110 15.6.2: the right answer to a method the server does not recognise
     if status >= 500:
         yield Finding("status_code", "failure", "", f"server error {status} for a {request.intent} request",
                       expected="a documented status (200 or 4xx)", got=str(status))
