@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import re
 import secrets
 import time
 from pathlib import Path
@@ -170,6 +171,10 @@ def _configure_safety(config: pytest.Config, target: TargetConfig) -> None:
             config.stash[KNOWN_KEY] = known_issues.load(path, [*REGISTRY, "transport"])
         except known_issues.KnownIssuesError as exc:
             raise pytest.UsageError(str(exc)) from None
+    run_id = config.getoption("run_id")
+    if run_id and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", run_id):
+        raise pytest.UsageError(f"--run-id {run_id!r} goes into runtime names: use up to 64 letters, digits, '.', '_' "
+                                "or '-', e.g. --run-id=gh-1234")
     if _worker_id(config) is None:
         # Set on config.option so xdist hands the same values to every worker.
         if not config.getoption("run_id"):

@@ -135,5 +135,22 @@ def terminal_lines(data: dict[str, Any], written: list[Path]) -> list[str]:
     if "cleanup" in data:
         lines.append(f"cleanup: {data['cleanup']['succeeded']}/{data['cleanup']['attempted']} runtimes removed "
                      f"with '{data['cleanup']['template']}'")
-    lines.append("wrote " + ", ".join(str(p) for p in written))
+    if written:
+        lines.append("wrote " + ", ".join(str(p) for p in written))
     return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m harness.run_report reports/summary.json`: the terminal summary again, e.g. for a CI job page."""
+    import json
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    path = Path(args[0] if args else "reports/summary.json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    print("\n".join(terminal_lines(data, [])[2:]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
