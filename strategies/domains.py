@@ -33,6 +33,7 @@ class Rule:
     max_length: int | None = None
     printable: bool | None = None
     pattern: str | None = None  # matched in full
+    values: tuple[Any, ...] | None = None  # the plausible values, when they are few
     minimum: int | None = None
     maximum: int | None = None
     max_items: int | None = None
@@ -47,7 +48,10 @@ class Rule:
         unknown = set(override) - known
         if unknown:
             raise ValueError(f"unknown domain rule key(s) {sorted(unknown)}; known: {sorted(known)}")
-        return Rule(**{**{f.name: getattr(self, f.name) for f in dataclass_fields(self)}, **override})
+        merged = {**{f.name: getattr(self, f.name) for f in dataclass_fields(self)}, **override}
+        if merged["values"] is not None:
+            merged["values"] = tuple(merged["values"])
+        return Rule(**merged)
 
 
 @dataclass(frozen=True)
@@ -173,6 +177,8 @@ class _Classifier:
             self.reasons.append(f"{where} is {len(value)} characters > {rule.max_length}")
         if rule.pattern and not re.fullmatch(rule.pattern, value):
             self.reasons.append(f"{where} does not look like {rule.pattern}")
+        if rule.values is not None and value not in rule.values:
+            self.reasons.append(f"{where} is none of the {len(rule.values)} plausible values")
         if node.get("format") == "uuid" and self.domains.uuid_lower_case and value != value.lower():
             self.reasons.append(f"{where} is an upper-case uuid")
 

@@ -138,14 +138,15 @@ class _Strategies:
                    | st.floats(allow_nan=False, allow_infinity=False) | st.text(PRINTABLE, max_size=40))
         value = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
                              | st.dictionaries(st.text(PRINTABLE, max_size=12), inner, max_size=3), max_leaves=8)
-        ordinary = st.dictionaries(st.text(PRINTABLE, max_size=20), value, max_size=5)
+        ordinary = st.dictionaries(st.text(PRINTABLE, max_size=20), value, max_size=5).map(_no_credential_keys)
         if not edges:
             return ordinary
         depth = (rule.max_depth or 5) + 1
         return _ordinary_or(
             ordinary,
             st.just({}),
-            st.dictionaries(st.text(max_size=20), from_schema({}), max_size=6),  # any JSON, any text (hypothesis-jsonschema)
+            st.dictionaries(st.text(max_size=20), from_schema({}), max_size=6).map(  # any JSON (hypothesis-jsonschema)
+                _no_credential_keys),
             st.integers(depth, 64).map(_nested),  # deeper than the domain allows
             st.integers(51, 400).map(lambda n: {f"key{i}": i for i in range(n)}),  # many members
         )
@@ -204,7 +205,9 @@ class _Strategies:
     def text(self, rule: Rule, *, reserve: int, edges: bool) -> st.SearchStrategy[str]:
         longest = (rule.max_length if rule.max_length is not None else 255) - reserve
         shortest = max(0, (rule.min_length or 0) - reserve)
-        if rule.pattern:
+        if rule.values is not None:
+            ordinary = st.sampled_from(rule.values)
+        elif rule.pattern:
             ordinary = st.from_regex(rule.pattern, fullmatch=True).filter(lambda s: shortest <= len(s) <= longest)
         else:
             ordinary = st.text(PRINTABLE, min_size=shortest, max_size=max(shortest, min(longest, 40)))
@@ -266,6 +269,21 @@ def _one_in(n: int) -> st.SearchStrategy[bool]:
 
 def _with_extra(body: dict[str, Any], extra: bool, value: str) -> dict[str, Any]:
     return {**body, EXTRA_PROPERTY: value} if extra else body
+
+
+def _no_credential_keys(value: Any) -> Any:
+    """Rename members called like credentials (`password` -> `password_`) in free-form objects.
+
+    Hypothesis likes string constants from the code under test, so a metadata key
+    `password` is common; redaction and the secrets check treat such a member as a
+    proxy credential, and a server that rightly echoes metadata would be reported
+    as leaking it.
+    """
+    if isinstance(value, dict):
+        return {(f"{k}_" if k in SECRET_FIELDS else k): _no_credential_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_credential_keys(v) for v in value]
+    return value
 
 
 def _nested(depth: int) -> dict[str, Any]:
