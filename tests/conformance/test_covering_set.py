@@ -20,7 +20,7 @@ _GROUPS = {
     "test_accepts_optional_fields": "fields",
     "test_accepts_every_pair": "pairwise",
 }
-_built: dict[tuple[int, str, str], dict[str, CoveringCase]] = {}
+_built: dict[tuple[int, str, str, str | None], dict[str, CoveringCase]] = {}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -31,34 +31,45 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("case_id", ids, ids=ids)
 
 
-def _send(conformance: Conformance, contract: Contract, space_id: str, name_prefix: str, case_id: str) -> None:
-    key = (id(contract), space_id, name_prefix)
+def saved_proxy_id(request: pytest.FixtureRequest) -> str | None:
+    """A saved proxy that exists on the target, if the run names one (a `saved_proxy_id` fixture)."""
+    try:
+        return request.getfixturevalue("saved_proxy_id")
+    except pytest.FixtureLookupError:
+        return None  # an example uuid: fine for the mock, a real server may answer 4xx for it
+
+
+def _send(conformance: Conformance, contract: Contract, space_id: str, name_prefix: str, case_id: str,
+          request: pytest.FixtureRequest) -> None:
+    proxy = saved_proxy_id(request)
+    key = (id(contract), space_id, name_prefix, proxy)
     if key not in _built:
-        _built[key] = {c.id: c for c in covering_set(contract, space_id=space_id, name_prefix=name_prefix)}
+        _built[key] = {c.id: c for c in covering_set(contract, space_id=space_id, name_prefix=name_prefix,
+                                                     saved_proxy_id=proxy)}
     case = _built[key][case_id]
     verdict = classify(case.payload, contract)  # covering payloads are ordinary; a selftest holds us to it
     conformance.create(case.payload, intent=verdict.intent, label=verdict.label(case.id))
 
 
 def test_accepts_every_enum_value(conformance: Conformance, contract: Contract, space_id: str, name_prefix: str,
-                                  case_id: str) -> None:
+                                  case_id: str, request: pytest.FixtureRequest) -> None:
     """One request enum value alone on a minimal body: a failure here names the value."""
-    _send(conformance, contract, space_id, name_prefix, case_id)
+    _send(conformance, contract, space_id, name_prefix, case_id, request)
 
 
 def test_accepts_every_variant(conformance: Conformance, contract: Contract, space_id: str, name_prefix: str,
-                               case_id: str) -> None:
+                               case_id: str, request: pytest.FixtureRequest) -> None:
     """One oneOf branch (absent and null included), with all its optional fields or none."""
-    _send(conformance, contract, space_id, name_prefix, case_id)
+    _send(conformance, contract, space_id, name_prefix, case_id, request)
 
 
 def test_accepts_optional_fields(conformance: Conformance, contract: Contract, space_id: str, name_prefix: str,
-                                 case_id: str) -> None:
+                                 case_id: str, request: pytest.FixtureRequest) -> None:
     """Every optional field present, none, or only the optional objects (empty)."""
-    _send(conformance, contract, space_id, name_prefix, case_id)
+    _send(conformance, contract, space_id, name_prefix, case_id, request)
 
 
 def test_accepts_every_pair(conformance: Conformance, contract: Contract, space_id: str, name_prefix: str,
-                            case_id: str) -> None:
+                            case_id: str, request: pytest.FixtureRequest) -> None:
     """A pairwise row: passing single values but failing here points at an interaction."""
-    _send(conformance, contract, space_id, name_prefix, case_id)
+    _send(conformance, contract, space_id, name_prefix, case_id, request)
