@@ -176,17 +176,30 @@ def _configure_safety(config: pytest.Config, target: TargetConfig) -> None:
         raise pytest.UsageError(f"--run-id {run_id!r} goes into runtime names: use up to 64 letters, digits, '.', '_' "
                                 "or '-', e.g. --run-id=gh-1234")
     if _worker_id(config) is None:
-        # Set on config.option so xdist hands the same values to every worker.
-        if not config.getoption("run_id"):
-            config.option.run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(2)
-        if config.getoption("hypothesis_seed", None) is None and hasattr(config.option, "hypothesis_seed"):
-            # A seed for every run, printed in the report, so any run can be replayed exactly.
-            config.option.hypothesis_seed = random.SystemRandom().randrange(2**32)
-            from hypothesis import core
-
-            core.global_force_seed = config.option.hypothesis_seed
+        # The controller decides; pytest_configure_node hands the values to every xdist worker
+        # (workers parse the command line again, so changes to config.option do not travel).
+        run_id = config.getoption("run_id") or time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(2)
+        # A seed for every run, printed in the report, so any run can be replayed exactly.
+        seed = config.getoption("hypothesis_seed", None)
+        seed = random.SystemRandom().randrange(2**32) if seed is None else seed
         if not _selftest_only(config):
             config.pluginmanager.register(RunReporter(config), "bctrl-run-reporter")
+    else:
+        run_id = config.workerinput.get("bctrl_run_id") or config.getoption("run_id")  # type: ignore[attr-defined]
+        seed = config.workerinput.get("bctrl_seed", config.getoption("hypothesis_seed", None))  # type: ignore[attr-defined]
+    config.option.run_id = run_id
+    if hasattr(config.option, "hypothesis_seed") and seed is not None:
+        from hypothesis import core
+
+        config.option.hypothesis_seed = seed
+        core.global_force_seed = seed
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist, in the controller: every worker gets the controller's run id and seed."""
+    node.workerinput["bctrl_run_id"] = node.config.getoption("run_id")
+    node.workerinput["bctrl_seed"] = node.config.getoption("hypothesis_seed", None)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -320,6 +333,9 @@ def name_prefix(run_id: str) -> str:
 @pytest.fixture(scope="session")
 def event_log(pytestconfig: pytest.Config) -> Iterator[EventLog]:
     log = EventLog(events_dir(pytestconfig), _worker_id(pytestconfig) or f"main-{os.getpid()}")
+    # Which process ran with which run id and seed: the summary checks all workers agree.
+    log.write({"kind": "process", "worker": _worker_id(pytestconfig) or "main", "pid": os.getpid(),
+               "run_id": pytestconfig.getoption("run_id"), "seed": pytestconfig.getoption("hypothesis_seed", None)})
     yield log
     log.close()
 

@@ -145,6 +145,7 @@ def build(contract: Contract, events: list[Mapping[str, Any]], outcomes: Outcome
     created = [e for e in events if e.get("kind") == "created"]
     statuses = Counter(str((e.get("response") or {}).get("status", "no response")) for e in exchanges)
     new = [f for f in findings if not f["known_issue"]]
+    processes = [e for e in events if e.get("kind") == "process"]
     return {
         "schema_version": SCHEMA_VERSION,
         **dict(run),
@@ -153,6 +154,8 @@ def build(contract: Contract, events: list[Mapping[str, Any]], outcomes: Outcome
                      "errata": [{"id": e.id, "action": e.action, "target": e.target,
                                  "description": " ".join(e.description.split())} for e in contract.errata]},
         "tests": outcomes.counts(),
+        # Every process (controller or xdist worker) that sent requests, with the run id and seed it used.
+        "processes": [{k: p.get(k) for k in ("worker", "run_id", "seed")} for p in processes],
         "requests": {
             "exchanges": len(exchanges),
             # Every attempt on the wire: judged exchanges, 429s that were waited out, failed attempts retried.

@@ -189,6 +189,12 @@ def test_two_workers_give_the_same_verdicts_and_one_merged_report(runs) -> None:
     tests_seen = {json.loads(line)["test"] for p in (parallel.reports / ".events").glob("gw*.jsonl")
                   for line in p.read_text().splitlines() if '"kind": "exchange"' in line}
     assert len(tests_seen) > 1
+    # Every worker used the controller's run id and seed: names and replays refer to one run.
+    assert {(p["worker"], p["run_id"], p["seed"]) for p in two["processes"]} == {
+        ("gw0", two["run_id"], two["seed"]), ("gw1", two["run_id"], two["seed"])}
+    names = [r["name"] for r in json.loads((parallel.reports / "created-runtimes.json").read_text())["runtimes"]
+             if r["name"] and r["name"].startswith("conformance-")]
+    assert names and all(n.startswith(f"conformance-{two['run_id']}-") for n in names)
     page = Page((parallel.reports / "conformance.html").read_text())
     assert (parallel.reports / "conformance.html").read_text().count('id="conformance"') == 1
     assert f"{two['requests']['sent']} (" in page.text("conformance-facts")
