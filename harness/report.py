@@ -42,6 +42,10 @@ CSS = """
 #conformance .muted{color:#666}
 #conformance nav a{color:#1565c0;margin-right:12px}
 #conformance a{color:#1565c0}
+#conformance .nowrap{white-space:nowrap}
+#conformance .ki{font-weight:bold;white-space:nowrap}
+#conformance .ki-stale,#conformance .ki-new{color:#c62828}#conformance .ki-still{color:#ef6c00}
+#conformance .ki-not,#conformance .ki-other{color:#757575}
 """
 
 VERDICT_WORDS = {"passed": "passed", "failed": "failed", "warning": "warning", "known-issue": "known issue",
@@ -93,10 +97,10 @@ def _facts(s: Mapping[str, Any]) -> str:
                           + (f", {req['throttled_gave_up']} given up" if req["throttled_gave_up"] else "")
                           + f"; {req['connection_retries']} connection retries)"),
         ("Status codes", ", ".join(f"{_e(k)}: {v}" for k, v in req["by_status"].items()) or "none"),
-        ("Politeness", f"budget {_e(limits.get('max_creates') or 'none')} creates "
-                       f"(used {limits.get('creates_used', 0)}, refused {req['budget_refusals']}); "
-                       f"rate limit {_e(str(limits.get('rate_limit')) + '/s' if limits.get('rate_limit') else 'none')}; "
-                       f"timeout {_e(limits.get('timeout'))} s"),
+        ("Politeness", (f"budget {limits['max_creates']} creates" if limits.get("max_creates") else "no budget")
+                       + f" ({limits.get('creates_used', 0)} used, {req['budget_refusals']} refused); "
+                       + (f"at most {limits['rate_limit']:g} requests/s" if limits.get("rate_limit") else "unpaced")
+                       + f"; timeout {_e(limits.get('timeout'))} s"),
         ("Tests", ", ".join(f"{v} {k}" for k, v in tests.items() if v) or "none"),
     ]
     if target.get("base_url") and not target.get("embedded"):
@@ -163,7 +167,7 @@ def _coverage(s: Mapping[str, Any]) -> str:
                       ident="conformance-statuses")
     undocumented = [c for c in cov["response"] if c["status"] == "undocumented"]
     response_line = ("Response values outside their enum: " + ", ".join(
-        f"<code>{_e(c['pointer'])}={_e(c['value'])}</code> ({c['requests']})" for c in undocumented)
+        f"<code>{_e(c['pointer'])}={_e(c['value'])}</code> ({c['requests']})" for c in undocumented) + "."
         if undocumented else "Every response enum value seen is documented.")
     return (f'<section id="coverage"><h2>Coverage matrix</h2><p>{line}</p>{legend}'
             f'<h3>Request (what the suite sent)</h3>{_matrix(request, "coverage-matrix")}'
@@ -208,7 +212,9 @@ def _known(s: Mapping[str, Any]) -> str:
     rows = []
     for k in s["known_issues"]:
         tests = "<br>".join(f"<code>{_e(t)}</code>: {_e(o)}" for t, o in k["tests"].items()) or "-"
-        rows.append((_e(k["id"]), f"<code>{_e(k['check'])}</code>", f"<b>{_e(k['status'])}</b>", _e(k["reason"]),
+        status = f'<span class="ki ki-{_e(k["status"].split()[0])}">{_e(k["status"])}</span>'
+        rows.append((f'<span class="nowrap">{_e(k["id"])}</span>', f"<code>{_e(k['check'])}</code>", status,
+                     _e(k["reason"]),
                      f'<a href="{_e(k["ticket"])}">{_e(k["ticket"])}</a>', tests))
     table = _table(["id", "check", "status", "reason", "ticket", "tests"], rows, ident="known-issues") if rows else \
         "<p>No known issues file given (<code>--known-issues</code>), or it lists none.</p>"

@@ -100,6 +100,13 @@ class RunReporter:
                                    (min(5.0, timeout), timeout))
 
     @pytest.hookimpl(optionalhook=True)
+    def pytest_html_report_title(self, report: Any) -> None:
+        from harness.plugin import TARGET_KEY
+
+        target = self.config.stash[TARGET_KEY]
+        report.title = f"bctrl Runtimes API conformance: {target.base_url or 'embedded reference mock'}"
+
+    @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str],
                                     session: pytest.Session) -> None:
         if self.data is not None:
