@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 import uuid
 from typing import Any, Iterator
 
@@ -42,13 +43,16 @@ def _same(rule: Reflection, sent: Any, got: Any) -> bool:
 
 
 def _equal(a: Any, b: Any) -> bool:
-    # JSON equality: 1 == 1.0, but True is not 1 and "1" is not 1.
+    # JSON equality: 1 == 1.0, but True is not 1 and "1" is not 1; strings compared as NFC.
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b))
+    if isinstance(a, str) and isinstance(b, str):
+        # Canonically equivalent text is the same text: a server may store NFC.
+        return unicodedata.normalize("NFC", a) == unicodedata.normalize("NFC", b)
     return a == b and (isinstance(a, (int, float)) == isinstance(b, (int, float)))
 
 

@@ -229,6 +229,13 @@ def test_semantics_comparisons(loaded_contract: Contract) -> None:
     assert [(f.pointer, f.severity) for f in absent] == [("/config/stealth", "warning")]
 
 
+def test_semantics_text_is_compared_as_text(loaded_contract: Contract) -> None:
+    payload = {"spaceId": str(uuid.uuid4()), "type": "browser", "name": "Cafe\u0301"}
+    assert _reflect(loaded_contract, payload, lambda b: b.__setitem__("name", "Caf\u00e9")) == []  # NFC
+    trimmed = _reflect(loaded_contract, {**payload, "name": " x "}, lambda b: b.__setitem__("name", "x"))
+    assert severities(trimmed) == ["failure"]
+
+
 def test_semantics_null_proxy_and_empty_metadata(loaded_contract: Contract) -> None:
     payload = {"spaceId": str(uuid.uuid4()), "type": "browser", "metadata": {}, "config": {"proxy": None}}
 
