@@ -66,6 +66,8 @@ class RunReporter:
         from harness.plugin import CONTRACT_KEY, KNOWN_KEY, TARGET_KEY, events_dir
 
         config = self.config
+        if config.option.collectonly:
+            return  # nothing ran: keep the last run's reports
         events = list(read_events(events_dir(config)))
         run = self._run(exitstatus)
         self.data = summary.build(config.stash[CONTRACT_KEY], events, self.outcomes, run,
