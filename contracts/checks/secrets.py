@@ -7,6 +7,7 @@ import json
 from typing import Any, Iterator
 from urllib.parse import quote
 
+from contracts.checks import pointer
 from contracts.checks.model import MISSING, Finding, Received, SentRequest
 from contracts.checks.registry import check
 from contracts.loader import Contract
@@ -16,16 +17,6 @@ from contracts.loader import Contract
 # the real one. The suite's own strategies generate secrets of 8+ characters.
 MIN_SECRET_LENGTH = 8
 SECRET_FIELDS = ("password", "username")
-
-
-def _walk(value: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield path, str(key), item
-            yield from _walk(item, f"{path}/{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _walk(item, f"{path}/{index}")
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -40,7 +31,31 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
-def credentials(request: SentRequest) -> dict[str, str]:
+def secret_pointers(contract: Contract) -> tuple[str, ...]:
+    """Where the request schema declares a credential (e.g. /config/proxy/password), from the contract.
+
+    Only declared fields count: a free-form object (metadata) may carry a key
+    named "password", and it must be reflected, not hidden.
+    """
+    found: list[str] = []
+
+    def walk(node: Any, path: str) -> None:
+        if not isinstance(node, dict):
+            return
+        for key in ("oneOf", "anyOf", "allOf"):
+            for branch in node.get(key) or ():
+                walk(branch, path)
+        for name, child in (node.get("properties") or {}).items():
+            here = f"{path}/{pointer.escape(name)}"
+            if name in SECRET_FIELDS and here not in found:
+                found.append(here)
+            walk(child, here)
+
+    walk(contract.request_schema, "")
+    return tuple(found)
+
+
+def credentials(request: SentRequest, contract: Contract) -> dict[str, str]:
     """What the request sent that must never come back, by a readable name."""
     found: dict[str, str] = {}
     header = next((v for k, v in request.headers.items() if k.lower() == "authorization"), "")
@@ -55,15 +70,13 @@ def credentials(request: SentRequest) -> dict[str, str]:
             except (binascii.Error, UnicodeDecodeError):
                 pass
     if request.payload is not MISSING:
-        innocent = set()  # strings sent in ordinary fields may legitimately come back
-        for path, key, item in _walk(request.payload):
-            if key in SECRET_FIELDS and isinstance(item, str):
-                found[f"the proxy {key} ({path}/{key})"] = item
-            elif isinstance(item, str):
-                innocent.add(item)
-        for name, value in list(found.items()):
-            if name.startswith("the proxy") and any(value in text for text in innocent):
-                del found[name]
+        declared = {ptr: pointer.resolve(request.payload, ptr) for ptr in secret_pointers(contract)}
+        declared = {ptr: value for ptr, value in declared.items() if isinstance(value, str)}
+        # Strings sent in ordinary fields may legitimately come back (a name equal to a password).
+        innocent = [text for text in _strings(request.payload) if text not in declared.values()]
+        for ptr, value in declared.items():
+            if not any(value in text for text in innocent):
+                found[f"the proxy {ptr.rsplit('/', 1)[-1]} ({ptr})"] = value
     return {name: value for name, value in found.items() if len(value) >= MIN_SECRET_LENGTH}
 
 
@@ -76,7 +89,7 @@ def _forms(secret: str) -> set[bytes]:
 @check("secrets")
 def secrets(contract: Contract, request: SentRequest, response: Received) -> Iterator[Finding]:
     """No sent credential (API key, proxy username or password) appears in the response body or headers."""
-    for name, secret in credentials(request).items():
+    for name, secret in credentials(request, contract).items():
         forms = _forms(secret)
         for header, value in response.headers.items():
             if any(form in value.encode("utf-8", "replace") for form in forms):

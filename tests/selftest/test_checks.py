@@ -326,6 +326,10 @@ def test_secrets_avoid_false_alarms(loaded_contract: Contract) -> None:
     same_as_name["name"] = "nightly runtime"
     body = build_runtime(copy.deepcopy(same_as_name))
     assert check(loaded_contract, "secrets", sent(same_as_name), received(200, body)) == []  # legitimately echoed
+    # Only fields the contract declares as credentials: metadata is the caller's and must come back.
+    free_form = {"spaceId": str(uuid.uuid4()), "type": "browser", "metadata": {"password": "not-a-real-secret-1"}}
+    body = build_runtime(copy.deepcopy(free_form))
+    assert check(loaded_contract, "secrets", sent(free_form), received(200, body)) == []
 
 
 # --- the table -------------------------------------------------------------------
