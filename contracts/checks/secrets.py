@@ -19,16 +19,19 @@ MIN_SECRET_LENGTH = 8
 SECRET_FIELDS = ("password", "username")
 
 
-def _strings(value: Any) -> Iterator[str]:
+def _strings(value: Any, path: str = "", skip: frozenset[str] = frozenset()) -> Iterator[str]:
+    """Every string in a JSON value (keys too), except at the pointers in `skip`."""
+    if path in skip:
+        return
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
         for key, item in value.items():
             yield str(key)
-            yield from _strings(item)
+            yield from _strings(item, f"{path}/{pointer.escape(key)}", skip)
     elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{path}/{index}", skip)
 
 
 def secret_pointers(contract: Contract) -> tuple[str, ...]:
@@ -73,7 +76,7 @@ def credentials(request: SentRequest, contract: Contract) -> dict[str, str]:
         declared = {ptr: pointer.resolve(request.payload, ptr) for ptr in secret_pointers(contract)}
         declared = {ptr: value for ptr, value in declared.items() if isinstance(value, str)}
         # Strings sent in ordinary fields may legitimately come back (a name equal to a password).
-        innocent = [text for text in _strings(request.payload) if text not in declared.values()]
+        innocent = list(_strings(request.payload, skip=frozenset(declared)))
         for ptr, value in declared.items():
             if not any(value in text for text in innocent):
                 found[f"the proxy {ptr.rsplit('/', 1)[-1]} ({ptr})"] = value
