@@ -46,6 +46,16 @@ def _pointer(path: Any) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
 
 
+def _describe(problem: Any) -> str:
+    # Say what the schema wanted, never quote the rejected value: it may hold a proxy password.
+    expected = problem.validator_value
+    if problem.validator in ("type", "enum", "format", "required", "const"):
+        return f"{problem.validator} {json.dumps(expected)[:200]} not satisfied"
+    if problem.validator in ("oneOf", "anyOf"):
+        return f"matches none of the {len(expected)} allowed variants"
+    return f"violates '{problem.validator}'"
+
+
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
@@ -139,7 +149,7 @@ def create_app(settings: MockSettings, contract: Contract | None = None) -> Star
             return error(400, "invalid_json", f"the body is not valid JSON: {reason[:200]}")
         problems = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
         if problems:
-            details = [{"pointer": _pointer(e.absolute_path), "message": e.message[:300]} for e in problems]
+            details = [{"pointer": _pointer(e.absolute_path), "message": _describe(e)} for e in problems]
             return error(422, "validation_failed", "the body does not match the request schema", details=details)
         with count_lock:
             number = next(creates)

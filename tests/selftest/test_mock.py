@@ -96,3 +96,13 @@ def test_concurrent_creates_keep_ids_unique(runtimes_url: str, loaded_contract: 
     with ThreadPoolExecutor(max_workers=16) as pool:
         ids = list(pool.map(create, range(200)))
     assert len(set(ids)) == len(ids) == 200
+
+
+def test_validation_errors_never_quote_credentials(runtimes_url: str) -> None:
+    proxy = {"mode": "custom", "host": "proxy.example", "port": "8080", "protocol": "http",
+             "username": "user-9f8e7d6c5b4a", "password": "pw-0a1b2c3d4e5f"}
+    body = {"spaceId": "not-a-uuid", "type": "browser", "config": {"proxy": proxy}}
+    response = requests.post(runtimes_url, json=body, headers=AUTH, timeout=5)
+    assert response.status_code == 422
+    assert {d["pointer"] for d in response.json()["error"]["details"]} == {"/spaceId", "/config/proxy"}
+    assert "0a1b2c3d4e5f" not in response.text and "9f8e7d6c5b4a" not in response.text
