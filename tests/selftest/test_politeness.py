@@ -138,7 +138,7 @@ def _take(folder: str, attempts: int, results: Any) -> None:
 
 def test_budget_holds_across_processes(tmp_path) -> None:
     """xdist workers share one budget: three processes asking 30 each get 50 in all, not 90."""
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("fork")  # the child only takes file locks; spawn would re-import the suite
     results = context.Queue()
     processes = [context.Process(target=_take, args=(str(tmp_path), 30, results)) for _ in range(3)]
     for process in processes:
