@@ -76,6 +76,13 @@ def _banner(s: Mapping[str, Any]) -> str:
                      + (f" and {findings['known']} known issue finding(s)" if findings["known"] else "")), "warn"
     else:
         text, cls = "Conforms: no contract violation found", "ok"
+    req = s["requests"]
+    if tests["skipped"]:
+        # A green banner must not hide what was not tested: budget, throttling, a target gone down.
+        why = ", ".join(w for w, n in (("budget exhausted", req["budget_refusals"]),
+                                       ("throttled", req["throttled_gave_up"])) if n) or "see the test table"
+        text += f"; {tests['skipped']} test(s) skipped, not tested ({why})"
+        cls = "warn" if cls == "ok" else cls
     return f'<div class="banner {cls}" id="conformance-verdict">{_e(text)}</div>'
 
 
