@@ -11,6 +11,7 @@ import requests
 from contracts.checks.model import MISSING, Intent, Received, SentRequest
 from harness import redact
 from harness.politeness import PoliteAdapter, mount
+from harness.session import CappedSession
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read (seconds)
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024
@@ -40,7 +41,9 @@ class ApiClient:
         self.timeout = timeout
         self.max_response_bytes = max_response_bytes
         self.on_exchange = on_exchange
-        self.session = requests.Session()
+        # Never follows redirects, never reads a body past the cap: for everything sent
+        # through this session, schemathesis included (see harness/session.py).
+        self.session = CappedSession(max_response_bytes)
         self.session.headers.update({"User-Agent": "bctrl-conformance/1", "Accept": "application/json"})
         if politeness is not None:
             # Budget, pacing, 429 and safe retries live in the transport, so anything
@@ -92,13 +95,10 @@ class ApiClient:
             return Exchange(request, None, f"request failed: {_reason(exc)}")
 
     def _read_capped(self, raw: requests.Response) -> tuple[bytes, bool]:
-        chunks, size = [], 0
-        for chunk in raw.iter_content(64 * 1024):
-            size += len(chunk)
-            if size > self.max_response_bytes:
-                return b"".join(chunks), True
-            chunks.append(chunk)
-        return b"".join(chunks), False
+        # The session passes on no more than the cap, and of a cut-off body only a prefix
+        # for the report (harness/session.py): it cannot be judged anyway.
+        body = b"".join(raw.iter_content(64 * 1024))
+        return body, bool(getattr(raw.raw, "truncated", False)) or len(body) > self.max_response_bytes
 
     def close(self) -> None:
         self.session.close()

@@ -1,0 +1,201 @@
+"""A circuit breaker: stop the run when the target is down, instead of timing out test after test.
+
+A nightly run against a target that died (or never answered HTTP at all) would
+otherwise wait the full request timeout for every request of every test, and
+Hypothesis would wait again while shrinking. The breaker counts requests in a
+row that got no usable answer: a transport failure (refused, reset, timed out,
+cut off mid-body), a gateway/availability status (502, 503, 504), or a 429 the
+client gave up on after honouring Retry-After. A 500 is not counted: a server
+that crashes on some inputs is alive, and each crash is a finding to collect.
+
+It sits in the transport (a requests adapter around whatever the session has
+mounted), so every request through the suite's session counts, schemathesis'
+included. A failure while reading the body comes after the adapter returned;
+`settle(exchange)` from the client's exchange callback accounts for it.
+
+Once open, the breaker refuses to send (`TargetDown`, a pytest skip, so
+Hypothesis stops at once instead of shrinking), and `BreakerPlugin` ends the run
+after the current test with one line and exit code EXIT_TARGET_DOWN. What was
+found before stays in the event log and the reports.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+import pytest
+import requests
+from requests.adapters import BaseAdapter
+
+from harness import redact
+from harness.events import read_events
+
+if TYPE_CHECKING:
+    from harness.client import Exchange
+
+EXIT_TARGET_DOWN = 11  # distinct from 1 (violations), 4 (usage), 10 (unreachable at start)
+DEFAULT_THRESHOLD = 5
+# Before the target has given one usable answer it has proven nothing: two dead answers suffice.
+COLD_THRESHOLD = 2
+DEAD_STATUSES = frozenset({429, 502, 503, 504})
+EVENT_KIND = "target_down"
+
+
+class TargetDown(pytest.skip.Exception):  # type: ignore[misc,name-defined]
+    """The breaker is open: the request was not sent. A skip, so Hypothesis does not shrink on it."""
+
+
+def _hint(reason: str) -> str:
+    if "timed out" in reason or reason.startswith("no answer within"):
+        return "is the server hung or overloaded? If it is only slow, raise --request-timeout"
+    if reason.startswith("HTTP 429"):
+        return "the server throttles every request: lower --rate-limit or run later"
+    if reason.startswith("HTTP 5"):
+        return "the server (or a gateway in front of it) is unavailable: check its health, then rerun"
+    return "is the server up, and is --base-url right?"
+
+
+def _innermost(exc: BaseException) -> str:
+    cause: BaseException = exc
+    for _ in range(8):
+        nxt = cause.__cause__ or (cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) else None)
+        if nxt is None:
+            break
+        cause = nxt
+    return str(cause)
+
+
+def _read_timeout(timeout: Any) -> str:
+    value = timeout[1] if isinstance(timeout, tuple) else timeout
+    return f"{value:g} s " if isinstance(value, (int, float)) else ""
+
+
+class CircuitBreaker:
+    """Counts consecutive dead answers from one target. `threshold` 0 disables it."""
+
+    def __init__(self, url: str = "", threshold: int = DEFAULT_THRESHOLD, cold_threshold: int = COLD_THRESHOLD) -> None:
+        self.url = url
+        self.threshold = threshold
+        self.cold_threshold = min(cold_threshold, threshold)
+        self._lock = threading.Lock()
+        self._local = threading.local()  # per thread: an answer whose body is still being read
+        self._consecutive = 0
+        self._answered = False  # has the target ever given a usable answer?
+        self._last = ""
+        self.dead_answers = 0  # in the whole run
+        self.tripped: str | None = None  # the one line that ends the run, once open
+
+    # -- counting ---------------------------------------------------------------------------
+    def record(self, dead: str | None) -> None:
+        """Count one outcome: `dead` says why it was dead; None means a usable answer."""
+        with self._lock:
+            if dead is None:
+                self._consecutive, self._answered = 0, True
+                return
+            self._consecutive += 1
+            self.dead_answers += 1
+            self._last = dead
+            limit = self.threshold if self._answered else self.cold_threshold
+            if self.threshold > 0 and self.tripped is None and self._consecutive >= limit:
+                self.tripped = self._line()
+
+    def _line(self) -> str:
+        where = redact.text(self.url) or "the target"
+        what = (f"{self._consecutive} requests in a row to {where} got no usable answer" if self._answered
+                else f"the target never answered: the first {self._consecutive} requests to {where} failed")
+        return (f"run stopped, target down: {what} (last: {redact.text(self._last)[:160]}); {_hint(self._last)} "
+                f"(exit {EXIT_TARGET_DOWN}; what was found before is in the report)")
+
+    def guard(self) -> None:
+        """Raise TargetDown, without sending, once the breaker is open."""
+        if self.tripped is not None:
+            raise TargetDown(f"not sent: {self.tripped}")
+
+    # -- the transport ----------------------------------------------------------------------
+    def _flush(self) -> None:
+        # The previous answer on this thread had a head; nobody reported its body failing.
+        if getattr(self._local, "pending", False):
+            self._local.pending = False
+            self.record(None)
+
+    def around(self, send: Callable[[], requests.Response], timeout: Any) -> requests.Response:
+        """Run one transport send: refuse when open, count what comes back."""
+        from harness.politeness import Throttled  # the client's 429 give-up
+
+        self._flush()
+        self.guard()
+        try:
+            response = send()
+        except Throttled:
+            self.record("HTTP 429 on every retry, the client gave up")
+            raise
+        except requests.ReadTimeout:
+            self.record(f"no answer within the {_read_timeout(timeout)}read timeout")
+            raise
+        except requests.RequestException as exc:
+            self.record(f"{type(exc).__name__}: {_innermost(exc)}")
+            raise
+        if response.status_code in DEAD_STATUSES:
+            self.record(f"HTTP {response.status_code}")
+        else:
+            self._local.pending = True  # alive, unless reading the body fails (see settle)
+        return response
+
+    def settle(self, exchange: "Exchange") -> None:
+        """From the client: the exchange is complete; a body that failed to arrive is a dead answer."""
+        if getattr(self._local, "pending", False):
+            self._local.pending = False
+            self.record(exchange.error or "no response" if exchange.response is None else None)
+
+    def install(self, session: requests.Session, url: str) -> None:
+        """Wrap the adapters mounted on `session` so every request through it is counted."""
+        self.url = url
+        for prefix in ("https://", "http://"):
+            session.mount(prefix, BreakerAdapter(session.adapters[prefix], self))
+
+
+class BreakerAdapter(BaseAdapter):
+    """A transport adapter that sends through `inner`, with the breaker around it."""
+
+    def __init__(self, inner: BaseAdapter, breaker: CircuitBreaker) -> None:
+        super().__init__()
+        self.inner = inner
+        self.breaker = breaker
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        return self.breaker.around(lambda: self.inner.send(request, **kwargs), kwargs.get("timeout"))
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class BreakerPlugin:
+    """Ends the run after the test in which the breaker opened, and sets the exit code.
+
+    Works across xdist: a worker records the line in the event log folder and
+    stops itself; the controller reads those records when the session ends.
+    """
+
+    def __init__(self, breaker: CircuitBreaker, events: Path, process: str, controller: bool) -> None:
+        self.breaker = breaker
+        self.events = events
+        self.process = process
+        self.controller = controller
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+        yield
+        if self.breaker.tripped is not None and not item.session.shouldstop:
+            self.events.mkdir(parents=True, exist_ok=True)
+            with (self.events / f"{EVENT_KIND}-{self.process}.jsonl").open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps({"kind": EVENT_KIND, "line": self.breaker.tripped, "test": item.nodeid,
+                                         "dead_answers": self.breaker.dead_answers}) + "\n")
+            item.session.shouldstop = self.breaker.tripped
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        # The line itself is printed once, by pytest, as the reason the session was interrupted.
+        if self.controller and any(e.get("kind") == EVENT_KIND for e in read_events(self.events)):
+            session.exitstatus = EXIT_TARGET_DOWN
