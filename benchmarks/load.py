@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import multiprocessing
-import statistics
 import sys
 import time
 import uuid
@@ -55,7 +54,8 @@ class LoadResult:
 
     def summary(self) -> str:
         return (f"{self.creates} creates at {self.concurrency} clients in {self.seconds:.2f} s: "
-                f"{self.throughput:.0f}/s, p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms, max {self.max_ms:.1f} ms; "
+                f"{self.throughput:.0f}/s, p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms, "
+                f"max {self.max_ms:.1f} ms; "
                 f"200s {self.ok}, errors {self.errors}, stored {self.stored}, lost {self.lost}, "
                 f"duplicate ids {self.duplicate_ids}, unknown stored {self.unknown_stored}")
 
@@ -177,8 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     print(result.summary())
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({**asdict(result), "clean": result.clean,
-                                         "latency": "client side, per request, keep-alive connections"}, indent=2) + "\n")
+        figures = {**asdict(result), "clean": result.clean,
+                   "latency": "client side, per request, keep-alive connections"}
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
     return 0 if result.clean else 1
 
 

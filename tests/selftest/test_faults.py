@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
-import requests
 
 from contracts import Contract
 from contracts.checks.model import MISSING
@@ -322,8 +321,9 @@ def test_broken_answers_are_findings_not_crashes(name: str, check: str, outcomes
 
 
 def test_redirect_loop_costs_one_request_per_request_sent(outcomes: dict[str, Outcome]) -> None:
-    exchanges = [e for e in read_events(outcomes["redirect-loop"].run.reports / ".events") if e.get("kind") == "exchange"]
-    assert outcomes["redirect-loop"].requests == len(exchanges) > 0
+    outcome = outcomes["redirect-loop"]
+    exchanges = [e for e in read_events(outcome.run.reports / ".events") if e.get("kind") == "exchange"]
+    assert outcome.requests == len(exchanges) > 0
 
 
 def test_target_dying_mid_run_keeps_what_was_found_before(outcomes: dict[str, Outcome]) -> None:

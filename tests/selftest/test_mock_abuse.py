@@ -85,7 +85,8 @@ def abuse_cases(contract: Contract) -> dict[str, bytes]:
         "integer-of-5000-digits": request_bytes(path, valid.replace("30", "9" * 5000, 1).encode()),
         "float-overflowing-to-infinity": request_bytes(path, json.dumps({**full, "metadata": {"x": 1}})
                                                        .replace('"x": 1', '"x": 1e999').encode()),
-        "nan-literal": request_bytes(path, json.dumps({**full, "metadata": {"x": 1}}).replace('"x": 1', '"x": NaN').encode()),
+        "nan-literal": request_bytes(path, json.dumps({**full, "metadata": {"x": 1}})
+                                     .replace('"x": 1', '"x": NaN').encode()),
         "header-of-100-kb": request_bytes(path, valid.encode(), headers=b"X-Big: " + b"a" * 100_000 + b"\r\n"),
         "5000-headers": request_bytes(path, valid.encode(), headers=b"".join(b"X-%d: 1\r\n" % i for i in range(5000))),
         "garbage-request-line": b"\x00\x01\x02 garbage\r\n\r\n",

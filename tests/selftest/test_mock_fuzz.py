@@ -59,9 +59,9 @@ METHODS = st.one_of(st.sampled_from(["POST", "GET", "PUT", "PATCH", "DELETE", "O
 HEADER_NAMES = st.one_of(st.sampled_from(["Authorization", "Content-Type", "Content-Length", "Transfer-Encoding",
                                           "Content-Encoding", "Expect", "Connection", "Host", "Accept"]), TOKEN)
 HEADER_VALUES = st.one_of(
-    st.sampled_from([f"Bearer {KEY}", "Bearer", "bearer  " + KEY, "application/json", "application/json; charset=utf-16",
-                     "text/plain", "application/x+json", "chunked", "gzip", "100-continue", "0", "-1", "99999999999",
-                     "close", ""]),
+    st.sampled_from([f"Bearer {KEY}", "Bearer", "bearer  " + KEY, "application/json",
+                     "application/json; charset=utf-16", "text/plain", "application/x+json", "chunked", "gzip",
+                     "100-continue", "0", "-1", "99999999999", "close", ""]),
     ANY_BYTES.map(lambda b: b.decode("latin-1")),
 )
 
@@ -69,7 +69,8 @@ HEADER_VALUES = st.one_of(
 @st.composite
 def raw_requests(draw: st.DrawFn, path: str) -> bytes:
     method = draw(METHODS)
-    target = draw(st.one_of(st.just(path), st.just(path + "?" + draw(TOKEN)), ANY_BYTES.map(lambda b: "/" + b.decode("latin-1"))))
+    target = draw(st.one_of(st.just(path), st.just(path + "?" + draw(TOKEN)),
+                            ANY_BYTES.map(lambda b: "/" + b.decode("latin-1"))))
     version = draw(st.sampled_from(["HTTP/1.1", "HTTP/1.0", "HTTP/2.0", "HTTP/9", ""]))
     headers = draw(st.lists(st.tuples(HEADER_NAMES, HEADER_VALUES), max_size=8))
     body = draw(st.one_of(ANY_BYTES, st.just(b'{"type": "browser", "spaceId": "' + SPACE.encode() + b'"}')))
@@ -98,7 +99,8 @@ class Raw(str):
 
 
 RAW_FRAGMENTS = st.one_of(
-    st.from_regex(r"-?(0|[1-9][0-9]{0,400})(\.[0-9]{1,20})?([eE][+-]?[0-9]{1,4})?", fullmatch=True),  # 1e999, 400 digits
+    # numbers as written: 1e999 (infinity once parsed), 400 digits
+    st.from_regex(r"-?(0|[1-9][0-9]{0,400})(\.[0-9]{1,20})?([eE][+-]?[0-9]{1,4})?", fullmatch=True),
     st.integers(1, 1200).map(lambda depth: "[" * depth + "]" * depth),  # up to past the parser's recursion limit
     st.integers(1, 300).map(lambda depth: '{"a":' * depth + "1" + "}" * depth),
 ).map(Raw)
