@@ -1,7 +1,6 @@
 """The suite's own cost: time per request beyond the HTTP round trip, and growth with examples."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -9,10 +8,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.tools import tool_env
 from harness.events import read_events
 
 ROOT = Path(__file__).resolve().parents[1]
-SCALE_ENV = "BCTRL_HYPOTHESIS_SCALE"
 
 
 def _run(args: list[str], env: dict[str, str]) -> float:
@@ -24,7 +23,7 @@ def _run(args: list[str], env: dict[str, str]) -> float:
 
 def measure_growth(scales: tuple[int, ...] = (1, 2, 4)) -> dict[str, Any]:
     """Default run against the embedded mock at 1x, 2x, 4x Hypothesis examples, with a timer split."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BCTRL_")}
+    env = tool_env()
     result: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="growth-") as tmp:
         startup = _run(["--collect-only", f"--html={tmp}/c.html", f"--junitxml={tmp}/j.xml",
@@ -32,8 +31,8 @@ def measure_growth(scales: tuple[int, ...] = (1, 2, 4)) -> dict[str, Any]:
         result["startup_seconds"] = round(startup, 2)
         for scale in scales:
             reports = Path(tmp) / f"x{scale}"
-            wall = _run([f"--reports-dir={reports}", f"--html={reports}/c.html", f"--junitxml={reports}/j.xml"],
-                        {**env, SCALE_ENV: str(scale)})
+            wall = _run([f"--reports-dir={reports}", f"--html={reports}/c.html", f"--junitxml={reports}/j.xml",
+                         f"--examples-scale={scale}"], env)
             events = list(read_events(reports / ".events"))
             http = sum((e.get("response") or {}).get("elapsed", 0.0) for e in events)
             requests = len(events)

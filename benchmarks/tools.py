@@ -19,6 +19,14 @@ from harness.events import read_events
 
 ROOT = Path(__file__).resolve().parents[1]
 
+
+def tool_env(**extra: str) -> dict[str, str]:
+    """The same environment for both tools: bytecode cached (as on a usual machine), no target variables."""
+    from tests.selftest.suite_runner import PYCACHE
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BCTRL_") and k != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, "PYTHONPYCACHEPREFIX": PYCACHE, "NO_COLOR": "1", **extra}
+
 # Built-in schemathesis checks a careful user switches off for this contract, and why.
 # Everything else (`--checks all`) stays on.
 SCHEMATHESIS_EXCLUDED = {
@@ -50,8 +58,7 @@ class ToolRun:
 def run_suite(base_url: str, api_key: str, workdir: Path, *extra: str) -> tuple[int, float, str, Path]:
     reports = workdir / "suite"
     reports.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "BCTRL_API_KEY": api_key, "BCTRL_SPACE_ID": str(uuid.uuid4())}
-    env.pop("BCTRL_BASE_URL", None)
+    env = tool_env(BCTRL_API_KEY=api_key, BCTRL_SPACE_ID=str(uuid.uuid4()))
     command = [sys.executable, "-m", "pytest", f"--base-url={base_url}", f"--reports-dir={reports}",
                f"--html={reports / 'conformance.html'}", f"--junitxml={reports / 'junit.xml'}",
                "-q", "--tb=line", "-p", "no:cacheprovider", *extra]
@@ -85,7 +92,7 @@ def run_schemathesis(contract_file: Path, base_url: str, api_key: str, workdir: 
                "--report", "har", "--report-dir", str(report_dir)]
     started = time.monotonic()
     done = subprocess.run([str(Path(sys.executable).parent / command[0]), *command[1:]], cwd=workdir,
-                          capture_output=True, text=True, timeout=900, env={**os.environ, "NO_COLOR": "1"})
+                          capture_output=True, text=True, timeout=900, env=tool_env())
     return done.returncode, time.monotonic() - started, done.stdout + done.stderr, report_dir
 
 

@@ -23,7 +23,7 @@ from harness.client import ApiClient, Exchange
 from harness.conformance import Conformance
 from harness.events import EventLog, reset
 from harness.politeness import PoliteAdapter, RetryPolicy
-from harness.profiles import DEFAULT_PROFILE, register
+from harness.profiles import DEFAULT_PROFILE, register, scale_profile
 from harness.run_report import RunReporter
 from harness.target import TargetConfig, TargetUnreachable, UsageProblem, probe, resolve
 from harness.verdict import ConformanceFailure
@@ -46,6 +46,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--contract", default=str(DEFAULT_CONTRACT), help="upstream OpenAPI document (YAML or JSON)")
     group.addoption("--errata", default=str(DEFAULT_OVERLAY), help="errata overlay (OpenAPI Overlay 1.0); "
                     "'none' to test the document as published")
+    group.addoption("--examples-scale", type=int, default=1, metavar="N",
+                    help="multiply the profile's Hypothesis examples by N (for measuring growth; default 1)")
     group.addoption("--request-timeout", type=float, default=30.0, help="seconds to wait for each answer (default 30)")
     group.addoption("--fail-on-warning", action="store_true", help="treat conformance warnings as failures")
     group.addoption("--reports-dir", default="reports", help="where reports and the event log go (default: reports)")
@@ -106,12 +108,12 @@ def pytest_configure(config: pytest.Config) -> None:
     if _selftest_only(config):
         _route_selftest_reports(config)
     profile = config.getoption("hypothesis_profile", None)
-    if profile is None:
-        from hypothesis import settings
-
-        settings.load_profile(DEFAULT_PROFILE)
-    elif profile not in ("dev", "ci", "nightly", "default"):
+    if profile is not None and profile not in ("dev", "ci", "nightly", "default"):
         raise pytest.UsageError(f"unknown --hypothesis-profile {profile!r}: use dev, ci or nightly")
+    scale = config.getoption("examples_scale")
+    if scale < 1:
+        raise pytest.UsageError(f"--examples-scale must be a whole number of at least 1, got {scale}")
+    scale_profile(profile or DEFAULT_PROFILE, scale)
     timeout = config.getoption("request_timeout")
     if not (timeout > 0 and math.isfinite(timeout)):
         raise pytest.UsageError(f"--request-timeout must be a positive number of seconds, got {timeout}")

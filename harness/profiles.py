@@ -29,3 +29,15 @@ PROFILES = {
 def register() -> None:
     for name, profile in PROFILES.items():
         settings.register_profile(name, profile)
+
+
+def scale_profile(name: str, scale: int) -> None:
+    """Load profile `name` with `scale` times its examples.
+
+    Re-registered under the same name, so Hypothesis' own `--hypothesis-profile`
+    handling, which runs after ours, loads the scaled one.
+    """
+    if scale != 1:
+        base = settings.get_profile(name)
+        settings.register_profile(name, parent=base, max_examples=base.max_examples * scale)
+    settings.load_profile(name)

@@ -15,6 +15,6 @@ def test_full_payload_is_created(conformance: Conformance, contract: Contract, s
 
 
 def test_missing_authorization_is_rejected(conformance: Conformance, contract: Contract, space_id: str) -> None:
-    exchange = conformance.send(payload=minimal_payload(contract.request_schema, spaceId=space_id),
-                                authorization=None, intent="unauthenticated", label="no-authorization")
-    assert exchange.status == 401, f"expected 401 without an Authorization header, got {exchange.status}"
+    # The auth check judges it: a 2xx or 5xx fails, 401/403 pass, another 4xx is a warning.
+    conformance.send(payload=minimal_payload(contract.request_schema, spaceId=space_id),
+                     authorization=None, intent="unauthenticated", label="no-authorization")
