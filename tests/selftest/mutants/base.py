@@ -61,6 +61,31 @@ class Reply:
 
 
 Rewrite = Callable[[dict, bytes, Reply], Reply | None]
+Receive = Callable[[], Awaitable[dict]]
+
+
+async def read_body(receive: Receive) -> bytes:
+    """Buffer a whole ASGI request body."""
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body") or message["type"] != "http.request":
+            return b"".join(chunks)
+
+
+def replayer(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands the app `body` once, then passes through (e.g. disconnects)."""
+    replayed = False
+
+    async def replay() -> dict:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 def rewrite(fn: Rewrite) -> Callable[[ASGIApp], ASGIApp]:
@@ -76,22 +101,8 @@ def rewrite(fn: Rewrite) -> Callable[[ASGIApp], ASGIApp]:
             if scope["type"] != "http":
                 await app(scope, receive, send)
                 return
-            chunks = []
-            while True:
-                message = await receive()
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body") or message["type"] != "http.request":
-                    break
-            body = b"".join(chunks)
-            replayed = False
-
-            async def replay() -> dict:
-                nonlocal replayed
-                if replayed:
-                    return await receive()
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-
+            body = await read_body(receive)
+            replay = replayer(body, receive)
             reply = Reply(500, [], b"")
             parts: list[bytes] = []
 
@@ -112,6 +123,19 @@ def rewrite(fn: Rewrite) -> Callable[[ASGIApp], ASGIApp]:
         return wrapped
 
     return wrap
+
+
+def on_created(change: Callable[[dict], None]) -> Callable[[ASGIApp], ASGIApp]:
+    """A wrapper that lets `change` edit every 200 JSON body in place."""
+
+    def fn(scope: dict, body: bytes, reply: Reply) -> Reply:
+        data = reply.json
+        if reply.status == 200 and isinstance(data, dict):
+            change(data)
+            reply.set_json(data)
+        return reply
+
+    return rewrite(fn)
 
 
 def request_json(body: bytes) -> Any:

@@ -1,27 +1,16 @@
 """Mutants that answer with a well-formed body that does not reflect the request."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from contracts import load_contract
 from contracts.checks import pointer
-from tests.selftest.mutants.base import Reply, mutant, rewrite
+from tests.selftest.mutants.base import mutant, on_created
 
 
 def _first_enum_value(ptr: str) -> Any:
     entry = next(e for e in load_contract().enums_on("request") if e.pointer == ptr)
     return entry.values[0]
-
-
-def _on_created(change: Callable[[dict], None]):  # type: ignore[no-untyped-def]
-    def fn(scope: dict, body: bytes, reply: Reply) -> Reply:
-        data = reply.json
-        if reply.status == 200 and isinstance(data, dict):
-            change(data)
-            reply.set_json(data)
-        return reply
-
-    return rewrite(fn)
 
 
 def _pin(ptr: str):  # type: ignore[no-untyped-def]
@@ -36,7 +25,7 @@ def _pin(ptr: str):  # type: ignore[no-untyped-def]
         if isinstance(node, dict):
             node[leaf] = value
 
-    return _on_created(change)
+    return on_created(change)
 
 
 @mutant("ignores-stealth", catches="semantics", description="config.stealth is always the first level, whatever was asked")
@@ -52,4 +41,4 @@ def ignores_locale(app):  # type: ignore[no-untyped-def]
 
 @mutant("drops-name", catches="semantics", description="the given name is replaced by a generated one")
 def drops_name(app):  # type: ignore[no-untyped-def]
-    return _on_created(lambda d: d.__setitem__("name", "runtime-" + str(d.get("id", ""))[:8]))(app)
+    return on_created(lambda d: d.__setitem__("name", "runtime-" + str(d.get("id", ""))[:8]))(app)

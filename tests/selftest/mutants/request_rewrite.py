@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, Awaitable, Callable
 
-from tests.selftest.mutants.base import ASGIApp
+from tests.selftest.mutants.base import ASGIApp, read_body, replayer
 
 Headers = dict[str, str]
 RequestRewrite = Callable[[Headers, bytes, Any], tuple[Headers, bytes]]
@@ -26,27 +26,12 @@ def rewrite_request(fn: RequestRewrite) -> Callable[[ASGIApp], ASGIApp]:
             if scope["type"] != "http":
                 await app(scope, receive, send)
                 return
-            chunks = []
-            while True:
-                message = await receive()
-                chunks.append(message.get("body", b""))
-                if message["type"] != "http.request" or not message.get("more_body"):
-                    break
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-            headers, body = fn(headers, b"".join(chunks), state)
+            headers, body = fn(headers, await read_body(receive), state)
             if "content-length" in headers:
                 headers["content-length"] = str(len(body))
             scope = {**scope, "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]}
-            sent = False
-
-            async def replay() -> dict:
-                nonlocal sent
-                if sent:
-                    return await receive()
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-
-            await app(scope, replay, send)
+            await app(scope, replayer(body, receive), send)
 
         wrapped.state = state  # type: ignore[attr-defined]  (stacked wrappers still find the settings)
         return wrapped

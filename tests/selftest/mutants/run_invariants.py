@@ -4,25 +4,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from tests.selftest.mutants.base import Reply, mutant, rewrite
+from tests.selftest.mutants.base import mutant, on_created
 
 FIXED_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "bctrl-mutant/duplicate-ids"))
 
 
-def _on_created(change):  # type: ignore[no-untyped-def]
-    def fn(scope: dict, body: bytes, reply: Reply) -> Reply:
-        data = reply.json
-        if reply.status == 200 and isinstance(data, dict):
-            change(data)
-            reply.set_json(data)
-        return reply
-
-    return rewrite(fn)
-
-
 @mutant("duplicate-ids", catches="unique_ids", description="every runtime gets the same id")
 def duplicate_ids(app):  # type: ignore[no-untyped-def]
-    return _on_created(lambda d: d.__setitem__("id", FIXED_ID))(app)
+    return on_created(lambda d: d.__setitem__("id", FIXED_ID))(app)
 
 
 @mutant("updated-before-created", catches="invariants", description="updatedAt is a day before createdAt")
@@ -31,10 +20,10 @@ def updated_before_created(app):  # type: ignore[no-untyped-def]
         created = datetime.fromisoformat(data["createdAt"].replace("Z", "+00:00"))
         data["updatedAt"] = (created - timedelta(days=1)).isoformat().replace("+00:00", "Z")
 
-    return _on_created(change)(app)
+    return on_created(change)(app)
 
 
 @mutant("created-at-not-a-timestamp", catches="invariants",
         description="createdAt is 'today' (the schema says only 'string'; the field name says when)")
 def created_at_not_a_timestamp(app):  # type: ignore[no-untyped-def]
-    return _on_created(lambda d: d.__setitem__("createdAt", "today"))(app)
+    return on_created(lambda d: d.__setitem__("createdAt", "today"))(app)
