@@ -9,6 +9,7 @@ password from free text would mangle every message and hide nothing.
 from __future__ import annotations
 
 import base64
+import re
 import threading
 from typing import Any
 
@@ -19,13 +20,17 @@ SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "s
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
+_version = 0  # bumped when a new secret arrives; the compiled pattern follows it
+_compiled: tuple[re.Pattern[str] | None, int] = (None, 0)
 
 
 def register(*values: object) -> None:
+    global _version
     with _lock:
         for value in values:
-            if isinstance(value, str) and len(value) >= MIN_SCRUB:
+            if isinstance(value, str) and len(value) >= MIN_SCRUB and value not in _secrets:
                 _secrets.add(value)
+                _version += 1
 
 
 def _encodings(value: str) -> list[str]:
@@ -66,10 +71,47 @@ def register_payload(payload: Any) -> None:
             register_payload(item)
 
 
+def _trie_pattern(words: list[str]) -> str:
+    """One regex for many literals, sharing prefixes, longest match first.
+
+    A run registers thousands of secrets (every generated proxy credential and
+    its base64 forms); one replace per secret per string made redaction the
+    suite's biggest cost. Groups open only where secrets branch, so a long
+    secret adds no nesting.
+    """
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = True
+
+    def build(node: dict[str, Any]) -> str:
+        ends = "" in node
+        branches = [re.escape(char) + build(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 and not ends else "(?:" + "|".join(branches) + ")"
+        return body + "?" if ends else body
+
+    return build(trie)
+
+
+def _pattern() -> re.Pattern[str] | None:
+    global _compiled
+    with _lock:
+        if _compiled[1] == _version:
+            return _compiled[0]
+        words, version = sorted(_secrets), _version
+    compiled = re.compile(_trie_pattern(words)) if words else None
+    with _lock:
+        _compiled = (compiled, version)
+    return compiled
+
+
 def text(value: str) -> str:
-    for secret in sorted(secrets(), key=len, reverse=True):
-        value = value.replace(secret, MASK)
-    return value
+    pattern = _pattern()
+    return pattern.sub(MASK, value) if pattern is not None and value else value
 
 
 def scrub(value: Any) -> Any:

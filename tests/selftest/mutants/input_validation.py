@@ -71,7 +71,9 @@ def accepts_unknown_proxy_mode(app):  # type: ignore[no-untyped-def]
 
     def change(data: dict) -> bool:
         proxy = (data.get("config") or {}).get("proxy") if isinstance(data.get("config"), dict) else None
-        if isinstance(proxy, dict) and proxy.get("mode") not in modes:
+        mode = proxy.get("mode") if isinstance(proxy, dict) else None
+        # Any mode that is not a known one, a list or number included (`in` on a set would raise).
+        if isinstance(proxy, dict) and not (isinstance(mode, str) and mode in modes):
             data["config"]["proxy"] = None
             return True
         return False
