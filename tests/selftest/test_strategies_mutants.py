@@ -27,7 +27,9 @@ KEY = "strategies-mutant-key-7f3a9c"
 SPACE = "3f0c9a52-7d1e-4c1b-9a55-2b7f0e6d1c88"
 MODULES = ("tests/conformance/test_covering_set.py", "tests/conformance/test_valid_payloads.py",
            "tests/conformance/test_invalid_payloads.py")
-FAILED_COVERING = re.compile(r"^FAILED tests/conformance/test_covering_set\.py::\w+\[(.+)\]", re.MULTILINE)
+# The id ends where pytest's " - message" begins: with CI set, pytest prints the whole message,
+# which itself holds "[payload-id [ordinary]]", on the same line.
+FAILED_COVERING = re.compile(r"^FAILED tests/conformance/test_covering_set\.py::\w+\[(.+?)\](?= - |$)", re.MULTILINE)
 
 
 def _slices(contract: Contract) -> dict[str, Callable[[Any], bool]]:
