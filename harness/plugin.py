@@ -204,6 +204,12 @@ def pytest_configure_node(node: Any) -> None:
     node.workerinput["bctrl_seed"] = node.config.getoption("hypothesis_seed", None)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The covering set, catalogs and properties first, generic exploration last (a stable sort,
+    # identical in every xdist worker): a remote run that exhausts --max-creates loses the least.
+    items.sort(key=lambda item: item.get_closest_marker("exploratory") is not None)
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     if _worker_id(session.config) is None:
         reset(events_dir(session.config))

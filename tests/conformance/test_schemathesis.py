@@ -20,6 +20,9 @@ from harness.events import EventLog
 from harness.schemathesis_bridge import Bridge, activate, bridge_for, build_schema, deactivate
 from harness.target import TargetConfig
 
+# Last in the run: on staging the request budget goes to the deterministic cases first.
+pytestmark = pytest.mark.exploratory
+
 
 @pytest.fixture(scope="session")
 def st_schema(contract: Contract, target_url: str, target: TargetConfig, pytestconfig: pytest.Config) -> Any:
