@@ -48,6 +48,11 @@ def response_text(response: Received) -> str:
     return "\n".join(lines + ["", response_body_text(response)])
 
 
+def _double_quoted(text: str) -> str:
+    """Escape what a POSIX shell would expand inside double quotes."""
+    return "".join("\\" + char if char in '\\"$`' else char for char in redact.text(text))
+
+
 def curl(request: SentRequest, api_key: str | None) -> str:
     """A curl line that replays the request; the key is read from $BCTRL_API_KEY, never written."""
     parts = ["curl -sS -i", "-X", request.method, shlex.quote(redact.text(request.url))]
@@ -55,8 +60,13 @@ def curl(request: SentRequest, api_key: str | None) -> str:
         if name.lower() in ("content-length", "host", "accept-encoding", "connection", "user-agent", "accept"):
             continue
         if name.lower() == "authorization" and api_key and api_key in value:
-            # Double quotes so the shell expands the variable; the key itself never leaves the process.
-            parts += ["-H", f'"Authorization: {value.replace(api_key, "$" + KEY_ENV).split(" ", 1)[0]} ${KEY_ENV}"']
+            # Double quotes so the shell expands the variable wherever the key stood (also in a
+            # malformed header such as the bare key); the key itself never leaves the process.
+            pieces = [_double_quoted(part) for part in value.split(api_key)]
+            spliced = pieces[0] + "".join(
+                (f"${{{KEY_ENV}}}" if piece[:1].isalnum() or piece[:1] == "_" else f"${KEY_ENV}") + piece
+                for piece in pieces[1:])
+            parts += ["-H", f'"Authorization: {spliced}"']
         else:
             parts += ["-H", shlex.quote(f"{name}: {redact.header(name, value)}")]
     if request.payload is not MISSING:

@@ -28,7 +28,7 @@ from schemathesis.core.failures import CustomFailure, FailureGroup
 
 from contracts import Contract
 from contracts.checks import REGISTRY, Finding, Received, SentRequest
-from contracts.checks.model import MISSING, Intent
+from contracts.checks.model import MISSING, Intent, is_json_media_type
 from contracts.checks.registry import on_operation
 from harness import redact
 from harness.client import Exchange
@@ -99,11 +99,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _is_json(content_type: str) -> bool:
-    media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or media.endswith("+json")
-
-
 def classify(contract: Contract, api_key: str, request: SentRequest,
              ordinary: Callable[[Any], bool] | None = None) -> Intent:
     """What a generated request *is*, judged from what was actually sent (not from schemathesis' labels)."""
@@ -114,7 +109,7 @@ def classify(contract: Contract, api_key: str, request: SentRequest,
     if scheme.lower() != "bearer" or token.strip() != api_key:
         return "unauthenticated"
     content_type = next((v for k, v in request.headers.items() if k.lower() == "content-type"), "")
-    if request.payload is MISSING or not _is_json(content_type):
+    if request.payload is MISSING or not is_json_media_type(content_type):
         return "invalid"
     if not contract.request_validator().is_valid(request.payload):
         return "invalid"

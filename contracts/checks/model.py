@@ -23,6 +23,12 @@ class _Missing:
 MISSING: Any = _Missing()
 
 
+def is_json_media_type(content_type: str) -> bool:
+    """`application/json` or a `+json` structured type, parameters ignored."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
 @dataclass(frozen=True)
 class SentRequest:
     method: str

@@ -6,7 +6,7 @@ from typing import Iterator
 from jsonschema.exceptions import ValidationError, best_match
 
 from contracts.checks import pointer
-from contracts.checks.model import MISSING, Finding, Received, SentRequest
+from contracts.checks.model import MISSING, Finding, Received, SentRequest, is_json_media_type
 from contracts.checks.registry import check, on_operation
 from contracts.loader import Contract
 
@@ -72,8 +72,7 @@ def response_schema(contract: Contract, request: SentRequest, response: Received
 @check("content_type")
 def content_type(contract: Contract, request: SentRequest, response: Received) -> Iterator[Finding]:
     """A 200 is served as application/json; a JSON error body says so too."""
-    media = response.content_type.split(";", 1)[0].strip().lower()
-    is_json_type = media == "application/json" or media.endswith("+json")
+    is_json_type = is_json_media_type(response.content_type)
     if response.status == 200 and on_operation(contract, request) and not is_json_type:
         yield Finding("content_type", "failure", "", "the 200 response is not served as application/json",
                       expected="Content-Type: application/json", got=f"Content-Type: {response.content_type or '(none)'}")
