@@ -16,6 +16,7 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
+from contracts.checks import pointer as json_pointer
 from contracts.checks.model import MISSING, Finding
 
 # Outcomes a selected test can have, as recorded in report.user_properties.
@@ -32,18 +33,8 @@ def glob(pattern: str) -> re.Pattern[str]:
 
 
 def resolve_pointer(document: Any, pointer: str) -> Any:
-    if pointer in ("", "/"):
-        return document
-    node = document
-    for raw in pointer.lstrip("/").split("/"):
-        key = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict) and key in node:
-            node = node[key]
-        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
-            node = node[int(key)]
-        else:
-            return MISSING
-    return node
+    """The value a selector's pointer names in a sent payload ('/' too means the whole payload)."""
+    return json_pointer.resolve(document, "" if pointer == "/" else pointer)
 
 
 @dataclass(frozen=True)

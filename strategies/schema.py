@@ -11,17 +11,10 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from contracts.catalog import branch_label, discriminator_of
-
-MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING", "__bool__": lambda self: False})()
+from contracts.checks.model import MISSING
+from contracts.checks.pointer import escape
+from contracts.checks.pointer import parts as segments
 JSON_TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
-
-
-def escape(name: str) -> str:
-    return name.replace("~", "~0").replace("/", "~1")
-
-
-def segments(pointer: str) -> list[str]:
-    return [s.replace("~1", "/").replace("~0", "~") for s in pointer.split("/")[1:]] if pointer else []
 
 
 def parent(pointer: str) -> str:

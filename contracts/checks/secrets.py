@@ -112,7 +112,7 @@ def _json_pointer_of(document: Any, forms: set[bytes]) -> str:
             return path if any(t in value for t in texts) else None
         items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
         for key, item in items:
-            key_text = str(key).replace("~", "~0").replace("/", "~1")
+            key_text = pointer.escape(key)
             if isinstance(value, dict) and any(t in str(key) for t in texts):
                 return f"{path}/{key_text}"
             hit = visit(item, f"{path}/{key_text}")
