@@ -23,11 +23,20 @@ _GROUPS = {
 _built: dict[tuple[int, str, str, str | None], dict[str, CoveringCase]] = {}
 
 
+def _cases(contract: Contract, space_id: str, name_prefix: str = "", proxy: str | None = None) -> dict[str, CoveringCase]:
+    """The covering set by id, built once per (contract, space, prefix, saved proxy)."""
+    key = (id(contract), space_id, name_prefix, proxy)
+    if key not in _built:
+        _built[key] = {c.id: c for c in covering_set(contract, space_id=space_id, name_prefix=name_prefix,
+                                                     saved_proxy_id=proxy)}
+    return _built[key]
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     group = _GROUPS.get(metafunc.function.__name__)
     if group is not None:
         contract = metafunc.config.stash[CONTRACT_KEY]
-        ids = [case.id for case in covering_set(contract, space_id=_ID_SPACE) if case.group == group]
+        ids = [case.id for case in _cases(contract, _ID_SPACE).values() if case.group == group]
         metafunc.parametrize("case_id", ids, ids=ids)
 
 
@@ -41,12 +50,7 @@ def saved_proxy_id(request: pytest.FixtureRequest) -> str | None:
 
 def _send(conformance: Conformance, contract: Contract, space_id: str, name_prefix: str, case_id: str,
           request: pytest.FixtureRequest) -> None:
-    proxy = saved_proxy_id(request)
-    key = (id(contract), space_id, name_prefix, proxy)
-    if key not in _built:
-        _built[key] = {c.id: c for c in covering_set(contract, space_id=space_id, name_prefix=name_prefix,
-                                                     saved_proxy_id=proxy)}
-    case = _built[key][case_id]
+    case = _cases(contract, space_id, name_prefix, saved_proxy_id(request))[case_id]
     verdict = classify(case.payload, contract)  # covering payloads are ordinary; a selftest holds us to it
     conformance.create(case.payload, intent=verdict.intent, label=verdict.label(case.id))
 
