@@ -3,9 +3,11 @@
 Its built-in checks (minus the ones the contract's silences would turn into
 false alarms, see harness/schemathesis_bridge.py) run together with every check
 of our registry, so generated cases are judged by our semantics, secrets and
-invariants too. The fuzzing budget follows the Hypothesis profile
-(`--hypothesis-profile dev|ci|nightly`); the coverage phase sends every case
-the schema defines, whatever the profile.
+invariants too. Its budget follows the Hypothesis profile
+(`--hypothesis-profile dev|ci|nightly`): the fuzzing phase draws the profile's
+examples; the coverage phase sends every positive case the schema defines, and
+in `nightly` every negative one too (in dev and ci the invalid catalogue stands
+for those, see SCHEMATHESIS_COVERAGE_MODES in harness/profiles.py).
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import schemathesis
 from contracts import Contract
 from harness.client import ApiClient
 from harness.events import EventLog
+from harness.profiles import DEFAULT_PROFILE, SCHEMATHESIS_COVERAGE_MODES
 from harness.schemathesis_bridge import Bridge, activate, bridge_for, build_schema, deactivate
 from harness.target import TargetConfig
 
@@ -30,7 +33,9 @@ def st_schema(contract: Contract, target_url: str, target: TargetConfig, pytestc
     seed = pytestconfig.getoption("hypothesis_seed", None)
     return build_schema(contract, target_url, target.api_key,
                         request_timeout=pytestconfig.getoption("request_timeout"),
-                        seed=int(seed) if seed is not None and str(seed).isdigit() else None)
+                        seed=int(seed) if seed is not None and str(seed).isdigit() else None,
+                        coverage_modes=SCHEMATHESIS_COVERAGE_MODES[pytestconfig.getoption("hypothesis_profile", None)
+                                                                   or DEFAULT_PROFILE])
 
 
 @pytest.fixture

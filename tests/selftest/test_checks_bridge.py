@@ -96,3 +96,58 @@ def test_a_leak_found_in_a_generated_case_is_reported_redacted(loaded_contract: 
     text = bridge.reproduction(exchange, findings)
     assert password not in text and SELFTEST_KEY not in text and "$BCTRL_API_KEY" in text
     assert isinstance(ConformanceFailure(text), AssertionError)
+
+
+class _AuthCounter:
+    """ASGI wrapper: counts POSTs, and the Authorization headers that are not the valid key."""
+
+    def __init__(self, app: Any, key: str) -> None:
+        self.app, self.valid, self.posts = app, f"Bearer {key}".encode(), 0
+        self.other: list[bytes | None] = []
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            self.posts += 1
+            header = dict(scope["headers"]).get(b"authorization")
+            if header != self.valid:
+                self.other.append(header)
+        await self.app(scope, receive, send)
+
+
+def test_ignored_auth_probes_once_per_run_as_the_cli_does(loaded_contract: Contract, tmp_path: Any) -> None:
+    """schemathesis' pytest path would probe without and with a bad key after every 2xx (~200 requests).
+
+    The bridge keeps the CLI's rule, one confirmation per run, and a server that
+    ignores auth is still caught (tests/selftest/test_mutants.py: ignored-auth).
+    """
+    from mock import ServerThread
+    from tests.selftest.mutants.base import build_app
+    from tests.selftest.suite_runner import run_suite
+
+    counter = _AuthCounter(build_app("reference", KEY, loaded_contract), KEY)
+    with ServerThread(counter) as server:
+        run = run_suite(server.url, KEY, tmp_path / "reports", "-m", "exploratory", "--hypothesis-profile=dev",
+                        "--hypothesis-seed=7")
+    assert run.returncode == 0, run.output[-2000:]
+    assert counter.posts > 50, counter.posts  # schemathesis did run its cases
+    # ignored_auth's bad-key probe, sent once (before: once per 2xx); the few other
+    # unauthenticated requests are generated negative cases, not probes.
+    assert counter.other.count(b"Bearer SCHEMATHESIS-INVALID-VALUE") == 1, counter.other
+    assert len(counter.other) < 10, counter.other
+
+
+def test_coverage_phase_modes_follow_the_profile(loaded_contract: Contract) -> None:
+    """dev and ci leave schemathesis' negative coverage cases to the invalid catalogue; nightly sends them too."""
+    from schemathesis.generation import GenerationMode
+
+    from harness.profiles import PROFILES, SCHEMATHESIS_COVERAGE_MODES
+    from harness.schemathesis_bridge import schemathesis_config
+
+    assert set(PROFILES) <= set(SCHEMATHESIS_COVERAGE_MODES)
+    assert SCHEMATHESIS_COVERAGE_MODES["nightly"] == ("positive", "negative")
+    for profile, modes in SCHEMATHESIS_COVERAGE_MODES.items():
+        project = schemathesis_config(loaded_contract, KEY, request_timeout=5, seed=None,
+                                      coverage_modes=modes).projects.default
+        assert [m.value for m in project.phases.coverage.generation.modes] == list(modes), profile
+        # Fuzzing keeps both modes in every profile: negative cases are still generated.
+        assert set(project.phases.fuzzing.generation.modes) == {GenerationMode.POSITIVE, GenerationMode.NEGATIVE}
