@@ -4,6 +4,7 @@ Loaded from the root conftest.py. Servers start in fixtures, never at import.
 """
 from __future__ import annotations
 
+import gc
 import math
 import os
 import random
@@ -208,6 +209,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # The covering set, catalogs and properties first, generic exploration last (a stable sort,
     # identical in every xdist worker): a remote run that exhausts --max-creates loses the least.
     items.sort(key=lambda item: item.get_closest_marker("exploratory") is not None)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # Everything loaded so far (pytest, hypothesis, schemathesis, the contract and
+    # the collected items) lives until the end of the run: move it out of the cyclic
+    # garbage collector's sight, so its full collections during the run and at exit
+    # do not walk it again each time. Measured A/B, 8 runs each: median 5.3 s -> 4.45 s.
+    gc.freeze()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
