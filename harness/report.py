@@ -98,7 +98,10 @@ def _facts(s: Mapping[str, Any]) -> str:
         ("Run", f"id <code>{_e(run['run_id'])}</code>, started {_e(run['started'])}, took {run['duration_seconds']:.1f} s"
                 + (f", {run['workers']} xdist workers" if run.get("workers") else "")),
         ("Hypothesis", f"profile <code>{_e(run['hypothesis_profile'])}</code>, seed <code>{_e(run['seed'])}</code> "
-                       f"(replay: <code>pytest --hypothesis-seed={_e(run['seed'])}</code>)"),
+                       f"(replay: <code>pytest --hypothesis-seed={_e(run['seed'])}</code>); schemathesis coverage "
+                       f"phase: {_e(' and '.join(run.get('schemathesis_coverage_modes') or ['no']))} cases"
+                       + ("" if "negative" in (run.get("schemathesis_coverage_modes") or [])
+                          else " (its negative ones in the nightly profile; the invalid catalogue stands for them)")),
         ("Requests sent", f"<b>{req['sent']}</b> ({req['exchanges']} judged; {req['throttled_429']} answered 429 and "
                           f"were retried after waiting {req['waited_seconds']:g} s in all"
                           + (f", {req['throttled_gave_up']} given up" if req["throttled_gave_up"] else "")

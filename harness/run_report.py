@@ -41,8 +41,9 @@ class RunReporter:
         target = config.stash[TARGET_KEY]
         limits: Limits = config.stash[LIMITS_KEY]
         usage = SharedBudget(events_dir(config), limits).usage()
-        from harness.profiles import DEFAULT_PROFILE
+        from harness.profiles import DEFAULT_PROFILE, SCHEMATHESIS_COVERAGE_MODES
 
+        profile = config.getoption("hypothesis_profile", None) or DEFAULT_PROFILE
         return {
             "run_id": config.getoption("run_id"),
             "name_prefix": f"conformance-{config.getoption('run_id')}-",
@@ -50,7 +51,8 @@ class RunReporter:
             "duration_seconds": round(time.time() - self.started, 2),
             "exit_status": int(exitstatus),
             "seed": config.getoption("hypothesis_seed", None),
-            "hypothesis_profile": config.getoption("hypothesis_profile", None) or DEFAULT_PROFILE,
+            "hypothesis_profile": profile,
+            "schemathesis_coverage_modes": list(SCHEMATHESIS_COVERAGE_MODES.get(profile, ())),
             "workers": len(list(events_dir(config).glob("gw*.jsonl"))),
             "target": {"embedded": target.embedded, "base_url": target.base_url,
                        "description": "embedded reference mock (started by the suite on 127.0.0.1)"

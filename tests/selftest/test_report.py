@@ -107,6 +107,8 @@ def test_summary_section_is_at_the_top_and_names_the_facts(runs, loaded_contract
                  summary["run_id"], str(summary["seed"]), summary["hypothesis_profile"],
                  str(summary["requests"]["sent"])):
         assert fact in facts, f"{fact!r} missing from the facts table: {facts[:400]}"
+    assert summary["schemathesis_coverage_modes"] == ["positive"]  # the default (ci) profile
+    assert "schemathesis coverage phase: positive cases" in facts
     for erratum in loaded_contract.errata:
         assert erratum.id in page.text("errata") and erratum.id in facts
     assert "Not conforming" in page.text("conformance-verdict")
