@@ -24,7 +24,7 @@ from harness.client import ApiClient, Exchange
 from harness.conformance import Conformance
 from harness.events import EventLog, reset
 from harness.politeness import PoliteAdapter, RetryPolicy
-from harness.profiles import DEFAULT_PROFILE, register, scale_profile
+from harness.profiles import active_profile, register, scale_profile
 from harness.run_report import RunReporter
 from harness.target import TargetConfig, TargetUnreachable, UsageProblem, probe, resolve
 from harness.verdict import ConformanceFailure
@@ -114,7 +114,7 @@ def pytest_configure(config: pytest.Config) -> None:
     scale = config.getoption("examples_scale")
     if scale < 1:
         raise pytest.UsageError(f"--examples-scale must be a whole number of at least 1, got {scale}")
-    scale_profile(profile or DEFAULT_PROFILE, scale)
+    scale_profile(active_profile(config), scale)
     timeout = config.getoption("request_timeout")
     if not (timeout > 0 and math.isfinite(timeout)):
         raise pytest.UsageError(f"--request-timeout must be a positive number of seconds, got {timeout}")

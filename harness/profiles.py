@@ -10,6 +10,8 @@ since no example database is kept (a shared CI machine has none to share).
 """
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import HealthCheck, Phase, settings
 
 DEFAULT_PROFILE = "ci"
@@ -43,6 +45,11 @@ SCHEMATHESIS_COVERAGE_MODES = {
     "nightly": ("positive", "negative"),
     "default": ("positive", "negative"),  # Hypothesis' own profile: nothing trimmed
 }
+
+
+def active_profile(config: Any) -> str:
+    """The run's profile: `--hypothesis-profile`, or ours by default (the plugin has checked the name)."""
+    return config.getoption("hypothesis_profile", None) or DEFAULT_PROFILE
 
 
 def register() -> None:

@@ -41,9 +41,9 @@ class RunReporter:
         target = config.stash[TARGET_KEY]
         limits: Limits = config.stash[LIMITS_KEY]
         usage = SharedBudget(events_dir(config), limits).usage()
-        from harness.profiles import DEFAULT_PROFILE, SCHEMATHESIS_COVERAGE_MODES
+        from harness.profiles import SCHEMATHESIS_COVERAGE_MODES, active_profile
 
-        profile = config.getoption("hypothesis_profile", None) or DEFAULT_PROFILE
+        profile = active_profile(config)
         return {
             "run_id": config.getoption("run_id"),
             "name_prefix": f"conformance-{config.getoption('run_id')}-",

@@ -25,6 +25,7 @@ from typing import Any, Callable
 import schemathesis
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import CustomFailure, FailureGroup
+from schemathesis.specs.openapi.checks import ignored_auth
 
 from contracts import Contract
 from contracts.checks import REGISTRY, Finding, Received, SentRequest
@@ -211,7 +212,7 @@ class Bridge:
         response = case.call(base_url=base_url, session=session)
         exchange, findings = self.exchange_for(response)
         try:
-            case.validate_response(response, excluded_checks=[_ignored_auth()] if self.auth_confirmed else None)
+            case.validate_response(response, excluded_checks=[ignored_auth] if self.auth_confirmed else None)
         except FailureGroup as group:
             builtin = [_finding_of(f) for f in group.exceptions if not isinstance(f, CustomFailure)
                        or not str(f.title).endswith("(bctrl conformance check)")]
@@ -236,12 +237,6 @@ class Bridge:
     def _record(self, exchange: Exchange, findings: list[Finding]) -> None:
         if self.log is not None:
             self.log.write(exchange_record(exchange, findings, test=self.test, api_key=self.api_key))
-
-
-def _ignored_auth() -> Any:
-    from schemathesis.specs.openapi.checks import ignored_auth
-
-    return ignored_auth
 
 
 def _finding_of(failure: Any) -> Finding:

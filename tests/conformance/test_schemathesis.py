@@ -19,7 +19,7 @@ import schemathesis
 from contracts import Contract
 from harness.client import ApiClient
 from harness.events import EventLog
-from harness.profiles import DEFAULT_PROFILE, SCHEMATHESIS_COVERAGE_MODES
+from harness.profiles import SCHEMATHESIS_COVERAGE_MODES, active_profile
 from harness.schemathesis_bridge import Bridge, activate, bridge_for, build_schema, deactivate
 from harness.target import TargetConfig
 
@@ -34,8 +34,7 @@ def st_schema(contract: Contract, target_url: str, target: TargetConfig, pytestc
     return build_schema(contract, target_url, target.api_key,
                         request_timeout=pytestconfig.getoption("request_timeout"),
                         seed=int(seed) if seed is not None and str(seed).isdigit() else None,
-                        coverage_modes=SCHEMATHESIS_COVERAGE_MODES[pytestconfig.getoption("hypothesis_profile", None)
-                                                                   or DEFAULT_PROFILE])
+                        coverage_modes=SCHEMATHESIS_COVERAGE_MODES[active_profile(pytestconfig)])
 
 
 @pytest.fixture
