@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from contracts import Contract
-from harness.redact import SECRET_FIELDS
+from contracts.credentials import CREDENTIAL_FIELDS
 from strategies.domains import Domains, load_domains
 from strategies.schema import MISSING, escape, is_free_form, pick_branch, primary_type, resolve, segments
 
@@ -144,7 +144,7 @@ class Builder:
             return self.name_for(seed or "runtime")
         if pointer == self.domains.role("saved_proxy_id") and self.saved_proxy_id:
             return self.saved_proxy_id
-        if field in SECRET_FIELDS:
+        if field in CREDENTIAL_FIELDS:
             return secret(self.domains.secret_prefix(field), f"{seed}|{pointer}")
         if node.get("format") == "uuid":
             return str(uuid.uuid5(EXAMPLE_NAMESPACE, pointer))

@@ -28,7 +28,7 @@ import hypothesis.strategies as st
 from hypothesis_jsonschema import from_schema
 
 from contracts import Contract
-from harness.redact import SECRET_FIELDS
+from contracts.credentials import CREDENTIAL_FIELDS
 from strategies.domains import Domains, Rule, load_domains
 from strategies.schema import escape, is_free_form, primary_type, segments
 
@@ -196,7 +196,7 @@ class _Strategies:
         if node.get("format") == "date-time":
             return st.datetimes(timezones=st.just(timezone.utc)).map(
                 lambda d: d.isoformat().replace("+00:00", "Z"))
-        if field in SECRET_FIELDS:
+        if field in CREDENTIAL_FIELDS:
             return self.secret(self.domains.secret_prefix(field), edges)
         prefix = self.name_prefix if pointer == self.domains.role("name") else ""
         text = self.text(rule, reserve=len(prefix), edges=edges)
@@ -280,7 +280,7 @@ def _no_credential_keys(value: Any) -> Any:
     as leaking it.
     """
     if isinstance(value, dict):
-        return {(f"{k}_" if k in SECRET_FIELDS else k): _no_credential_keys(v) for k, v in value.items()}
+        return {(f"{k}_" if k in CREDENTIAL_FIELDS else k): _no_credential_keys(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_no_credential_keys(v) for v in value]
     return value

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from contracts import Contract, load_contract
-from harness.redact import SECRET_FIELDS
+from contracts.credentials import CREDENTIAL_FIELDS
 from strategies import classify, load_domains, runtime_payloads
 from strategies.schema import fields, resolve
 
@@ -23,7 +23,7 @@ SAMPLES = settings(max_examples=300, database=None, deadline=None, derandomize=T
                    suppress_health_check=[HealthCheck.too_slow])
 
 
-CREDENTIALS = [f.pointer for f in fields(CONTRACT.request_schema) if f.name in SECRET_FIELDS]
+CREDENTIALS = [f.pointer for f in fields(CONTRACT.request_schema) if f.name in CREDENTIAL_FIELDS]
 
 
 def _secrets(payload: Any) -> list[tuple[str, Any]]:
@@ -47,7 +47,7 @@ def test_every_draw_is_valid_and_carries_space_prefix_and_recognisable_secrets(p
         assert re.fullmatch(r"[0-9a-f]{16}", value[len(prefix):len(prefix) + 16]), value  # the random token
     classify(payload, CONTRACT)  # never raises on a valid payload
     # Only the declared credential fields are credentials: a free-form member named so would be taken for one.
-    assert not set(_keys(payload.get("metadata"))) & SECRET_FIELDS
+    assert not set(_keys(payload.get("metadata"))) & CREDENTIAL_FIELDS
 
 
 def _keys(value: Any) -> list[str]:
