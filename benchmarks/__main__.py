@@ -41,7 +41,7 @@ def verdict(target: str, returncode: int, expected: tuple[str, ...], named: list
 
 def bench_target(name: str, expected: tuple[str, ...], workdir: Path, contract_file: Path, seed: int,
                  skip_schemathesis: bool, suite_args: list[str]) -> list[tools.ToolRun]:
-    from tests.selftest.mutants.base import build_app
+    from tests.selftest.mutants.catalog import build_app
 
     counter = RequestCounter(build_app(name, KEY))
     runs = []

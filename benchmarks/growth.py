@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.tools import tool_env
-from harness.events import read_events
+from harness.recording import read_events
 
 ROOT = Path(__file__).resolve().parents[1]
 

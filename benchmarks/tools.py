@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from contracts import Contract
-from harness.events import read_events
+from harness.recording import read_events
 
 ROOT = Path(__file__).resolve().parents[1]
 

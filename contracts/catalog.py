@@ -51,7 +51,8 @@ def discriminator_of(node: dict[str, Any]) -> str | None:
     return disc.get("propertyName") if isinstance(disc, dict) else None
 
 
-def _walk(node: Any, pointer: str, branches: tuple[str, ...]) -> Iterator[tuple[str, Any, str, tuple[str, ...]]]:
+def walk(node: Any, pointer: str = "", branches: tuple[str, ...] = ()) -> Iterator[tuple[str, Any, str, tuple[str, ...]]]:
+    """Every schema node with the instance pointer it governs and the oneOf branches on the way there."""
     if not isinstance(node, dict):
         return
     yield "node", node, pointer, branches
@@ -59,18 +60,18 @@ def _walk(node: Any, pointer: str, branches: tuple[str, ...]) -> Iterator[tuple[
         disc = discriminator_of(node)
         for index, branch in enumerate(node["oneOf"]):
             label = branch_label(branch, index, disc)
-            yield from _walk(branch, pointer, (*branches, f"{pointer}={label}"))
+            yield from walk(branch, pointer, (*branches, f"{pointer}={label}"))
     for name, child in (node.get("properties") or {}).items():
-        yield from _walk(child, f"{pointer}/{name.replace('~', '~0').replace('/', '~1')}", branches)
+        yield from walk(child, f"{pointer}/{name.replace('~', '~0').replace('/', '~1')}", branches)
     if isinstance(node.get("items"), dict):
-        yield from _walk(node["items"], f"{pointer}/*", branches)
+        yield from walk(node["items"], f"{pointer}/*", branches)
 
 
 def catalog(schema: dict[str, Any], side: str) -> tuple[tuple[EnumEntry, ...], tuple[VariantEntry, ...]]:
     """Every enum and every oneOf node of a resolved schema, in document order."""
     enums: list[EnumEntry] = []
     variants: list[VariantEntry] = []
-    for _, node, pointer, branches in _walk(schema, "", ()):
+    for _, node, pointer, branches in walk(schema, "", ()):
         if isinstance(node.get("enum"), list):
             enums.append(EnumEntry(side, pointer, tuple(node["enum"]), branches))
         if isinstance(node.get("oneOf"), list):

@@ -1,11 +1,18 @@
-"""Known, ticketed deviations of a target, turned into strict expected failures.
+"""Known, ticketed deviations of a target, turned into expected failures.
 
-An entry (see known-issues.yaml) names a check, selects where it applies
-(test id, request label, payload values, finding pointer) and gives the reason
-and the ticket. A selected test that fails *only* with findings the entries
-cover is reported as xfailed; any other failure in it stays a failure (a new
-regression); a selected test that passes is a strict XPASS: the entry is
-stale and the run says so.
+An entry (see known-issues.yaml) names a check, selects where it applies (test
+id, request label, payload values, finding pointer, target) and gives the
+reason and the ticket. Every selector narrows: a finding is covered only when
+its check and every selector given match. Matching happens once, when an
+exchange is judged (the payload selectors see the payload as sent, not its
+masked record), and the record keeps the id of the entry that covered each
+finding.
+
+A test that fails *only* with covered findings is reported as xfailed; any
+other failure in it stays a failure (a new regression). A passing test is
+never touched, whatever the selectors match. At the end of the run, an entry
+whose selected tests ran but which covered no finding is *stale* (the fix
+looks landed): reported once, as a warning.
 """
 from __future__ import annotations
 
@@ -19,8 +26,6 @@ import yaml
 from contracts.checks import pointer as json_pointer
 from contracts.checks.model import MISSING, Finding
 
-# Outcomes a selected test can have, as recorded in report.user_properties.
-XFAILED, STALE, NEW_FAILURE = "xfailed", "stale", "new-failure"
 
 
 class KnownIssuesError(ValueError):
@@ -50,18 +55,19 @@ class KnownIssue:
     target: str | None = None  # glob on the base URL ('embedded' for the embedded mock)
 
     def applies_to(self, nodeid: str, target: str) -> bool:
+        """Does the entry select this test on this target (the test and target globs)?"""
         return bool(glob(self.test).match(nodeid)) and (self.target is None or bool(glob(self.target).match(target)))
 
-    def covers(self, finding: Finding, request: Any) -> bool:
-        """Does this entry explain `finding`, raised on `request` (a SentRequest, or None if unknown)?"""
-        if finding.check != self.check:
+    def covers(self, finding: Finding, request: Any, *, test: str, target: str) -> bool:
+        """Does this entry explain `finding`, raised on `request` (a SentRequest as sent) in `test` on `target`?"""
+        if finding.check != self.check or not self.applies_to(test, target):
             return False
         if self.pointer is not None and not glob(self.pointer).match(finding.pointer):
             return False
         if self.label is not None and not glob(self.label).match(getattr(request, "label", "") or ""):
             return False
         sent = getattr(request, "payload", MISSING)
-        return all(resolve_pointer(sent, p) == v for p, v in self.payload.items())
+        return all(_same(resolve_pointer(sent, p), v) for p, v in self.payload.items())
 
     @property
     def reason_line(self) -> str:
@@ -114,19 +120,43 @@ def load(path: str | Path, checks: Iterable[str] = ()) -> tuple[KnownIssue, ...]
     return issues
 
 
-def explain(entries: Iterable[KnownIssue], findings: Iterable[Finding], request: Any) -> tuple[set[str], list[Finding]]:
-    """Ids of the entries that cover some of `findings`, and the findings no entry covers."""
-    used: set[str] = set()
-    uncovered: list[Finding] = []
+def _same(sent: Any, wanted: Any) -> bool:
+    return sent is not MISSING and sent == wanted and type(sent) is type(wanted) or (
+        isinstance(sent, (int, float)) and isinstance(wanted, (int, float)) and not isinstance(sent, bool)
+        and not isinstance(wanted, bool) and sent == wanted)
+
+
+def match(entries: Iterable[KnownIssue], findings: Iterable[Finding], request: Any, *, test: str,
+          target: str) -> dict[int, str]:
+    """Index of each finding some entry covers -> that entry's id (the first that does)."""
     entries = list(entries)
-    for finding in findings:
-        covering = [e.id for e in entries if e.covers(finding, request)]
-        used.update(covering)
-        if not covering:
-            uncovered.append(finding)
-    return used, uncovered
+    covered: dict[int, str] = {}
+    if not entries:
+        return covered
+    for index, finding in enumerate(findings):
+        entry = next((e for e in entries if e.covers(finding, request, test=test, target=target)), None)
+        if entry is not None:
+            covered[index] = entry.id
+    return covered
 
 
-def explain_text(entries: Iterable[KnownIssue], text: str) -> set[str]:
-    """For failures raised outside our checks (schemathesis): entries whose check the message names."""
-    return {e.id for e in entries if re.search(rf"\b{re.escape(e.check)}\b", text)}
+def statuses(entries: Iterable[KnownIssue], *, tests_run: Iterable[str], covering: Mapping[str, int],
+             target: str) -> dict[str, str]:
+    """Each entry's status at the end of a run.
+
+    `covering` counts the findings each entry covered. Statuses: "still failing"
+    (it covered findings), "stale" (tests it selects ran, and it covered nothing:
+    the fix looks landed), "not run" (none of its tests ran), "other target".
+    """
+    ran = list(tests_run)
+    out: dict[str, str] = {}
+    for entry in entries:
+        if covering.get(entry.id):
+            out[entry.id] = "still failing"
+        elif entry.target is not None and not glob(entry.target).match(target):
+            out[entry.id] = "other target"
+        elif any(entry.applies_to(test, target) for test in ran):
+            out[entry.id] = "stale"
+        else:
+            out[entry.id] = "not run"
+    return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Any, Iterator, Protocol
 
 from contracts.checks import pointer
 from contracts.checks.model import MISSING, Finding, Received, SentRequest
@@ -31,11 +31,9 @@ def _created(contract: Contract, request: SentRequest, response: Received) -> bo
     return response.status == 200 and on_operation(contract, request) and isinstance(response.json, dict)
 
 
-@check("invariants")
+@check("invariants", applies=_created)
 def invariants(contract: Contract, request: SentRequest, response: Received) -> Iterator[Finding]:
     """createdAt/updatedAt are date-times with updatedAt >= createdAt; activeRunId is null or a uuid."""
-    if not _created(contract, request, response):
-        return
     rules = load_semantics()
     body = response.json
     stamps: dict[str, datetime] = {}
@@ -66,44 +64,57 @@ def invariants(contract: Contract, request: SentRequest, response: Received) -> 
                           got=repr(value)[:80])
 
 
-class _Seen:
-    """Ids seen in this process, with the response object that first carried each.
+class IdIndex(Protocol):
+    """Where run-wide uniqueness is decided: every id the run has seen, with the answer that first carried it."""
 
-    The same response may be judged twice (our test and the schemathesis
-    bridge); only a *different* response with the same id is a duplicate.
+    def first(self, key: str, answer: str, label: str) -> str | None:
+        """Remember `key` for answer `answer`; the label of an *earlier, other* answer with it, else None."""
+
+
+class MemoryIndex:
+    """Ids seen in this process: the default, and what a single-process run needs.
+
+    Keyed by the answer's own identity (`Received.id`, a fresh uuid per answer),
+    never by the object's address: CPython reuses the address of a freed
+    object, so a different answer carrying a repeated id could pass as "the
+    same answer judged twice" (the bridge and a test may judge one answer each).
+    A run with several processes installs a shared index (see `use_index`).
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._ids: dict[tuple[str, str], tuple[int, str]] = {}
+        self._ids: dict[str, tuple[str, str]] = {}
 
-    def add(self, ptr: str, value: str, response: Received, label: str) -> str | None:
+    def first(self, key: str, answer: str, label: str) -> str | None:
         with self._lock:
-            key = (ptr, value.lower())
-            first = self._ids.get(key)
-            if first is None:
-                self._ids[key] = (id(response), label)
-                return None
-            return None if first[0] == id(response) else first[1]
+            seen = self._ids.setdefault(key, (answer, label))
+        return None if seen[0] == answer else seen[1]
 
     def clear(self) -> None:
         with self._lock:
             self._ids.clear()
 
 
-SEEN = _Seen()
+_index: list[IdIndex] = [MemoryIndex()]
 
 
-@check("unique_ids", stateful=True)
+def use_index(index: IdIndex) -> None:
+    """Decide id uniqueness in `index` from now on (e.g. one shared by every xdist worker of a run)."""
+    _index[0] = index
+
+
+def current_index() -> IdIndex:
+    return _index[0]
+
+
+@check("unique_ids", applies=_created, stateful=True)
 def unique_ids(contract: Contract, request: SentRequest, response: Received) -> Iterator[Finding]:
     """Every created runtime has an id no other response of this run had."""
-    if not _created(contract, request, response):
-        return
     for ptr in load_semantics().unique:
         value = pointer.resolve(response.json, ptr)
         if not isinstance(value, str):
             continue
-        first = SEEN.add(ptr, value, response, request.label or request.method)
+        first = _index[0].first(f"{ptr}={value.lower()}", response.id, request.label or request.method)
         if first is not None:
             yield Finding("unique_ids", "failure", ptr, "an id handed out twice in this run "
                           f"(first for the request [{first}])", expected="a fresh id", got=value)

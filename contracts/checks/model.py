@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -44,6 +45,11 @@ class SentRequest:
         return cls(method, url, headers, json.dumps(payload).encode(), payload, **kw)
 
 
+def new_id() -> str:
+    """A fresh identity for one request or one answer (never reused, unlike CPython's id())."""
+    return uuid.uuid4().hex
+
+
 @dataclass(frozen=True)
 class Received:
     status: int
@@ -52,6 +58,9 @@ class Received:
     elapsed: float = 0.0
     truncated: bool = False
     json: Any = field(default=MISSING)  # parsed body, MISSING when it is not JSON
+    # Which answer this is: the same answer judged twice (by a test and by schemathesis'
+    # custom checks) is one answer; another answer carrying the same runtime id is a duplicate.
+    id: str = field(default_factory=new_id, compare=False)
 
     @property
     def content_type(self) -> str:
@@ -86,3 +95,16 @@ class Finding:
         if self.expected or self.got:
             text += f" (expected {self.expected or '-'}; got {self.got or '-'})"
         return text
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request and what came back: an answer, or a transport error (no answer at all)."""
+
+    request: SentRequest
+    response: Received | None
+    error: str | None = None  # transport failure: no HTTP answer
+
+    @property
+    def status(self) -> int | None:
+        return self.response.status if self.response else None

@@ -12,11 +12,21 @@ from contracts.checks.semantics_table import load_semantics
 from contracts.loader import Contract
 
 
-@check("negative_data")
+def _invalid_input(contract: Contract, request: SentRequest, response: Received) -> bool:
+    return request.intent == "invalid" and on_operation(contract, request)
+
+
+def _unauthenticated(contract: Contract, request: SentRequest, response: Received) -> bool:
+    return request.intent == "unauthenticated"
+
+
+def _other_method(contract: Contract, request: SentRequest, response: Received) -> bool:
+    return not on_operation(contract, request)
+
+
+@check("negative_data", applies=_invalid_input)
 def negative_data(contract: Contract, request: SentRequest, response: Received) -> Iterator[Finding]:
     """Invalid input (schema, JSON or media type) gets a client error, never a 2xx."""
-    if request.intent != "invalid" or not on_operation(contract, request):
-        return
     status = response.status
     usual = load_semantics().usual("invalid_input")
     if 200 <= status < 300:
@@ -27,11 +37,9 @@ def negative_data(contract: Contract, request: SentRequest, response: Received) 
                       expected=" or ".join(map(str, sorted(usual))), got=str(status))
 
 
-@check("auth")
+@check("auth", applies=_unauthenticated)
 def auth(contract: Contract, request: SentRequest, response: Received) -> Iterator[Finding]:
     """A request without valid credentials gets 401 (or 403), never a 2xx; a 401 says how to authenticate."""
-    if request.intent != "unauthenticated":
-        return
     status = response.status
     usual = load_semantics().usual("unauthenticated")
     if 200 <= status < 300:
@@ -48,11 +56,9 @@ def auth(contract: Contract, request: SentRequest, response: Received) -> Iterat
                       expected="401 (or 403)", got=str(status))
 
 
-@check("other_methods")
+@check("other_methods", applies=_other_method)
 def other_methods(contract: Contract, request: SentRequest, response: Received) -> Iterator[Finding]:
     """Another method on the path is refused with a 4xx (405 with Allow expected); never a 5xx."""
-    if on_operation(contract, request):
-        return
     status = response.status
     if 200 <= status < 300:
         # The document describes one operation; the real API may serve others on

@@ -45,11 +45,19 @@ def _short(value: object, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-@check("response_schema")
+def _answered_200(contract: Contract, request: SentRequest, response: Received) -> bool:
+    return response.status == 200 and on_operation(contract, request)
+
+
+def _typed_answer(contract: Contract, request: SentRequest, response: Received) -> bool:
+    # A 200 must be JSON; any other answer is judged only when its body is JSON.
+    return _answered_200(contract, request, response) or (
+        response.status != 200 and response.json is not MISSING and bool(response.body.strip()))
+
+
+@check("response_schema", applies=_answered_200)
 def response_schema(contract: Contract, request: SentRequest, response: Received) -> Iterator[Finding]:
     """A 200 body validates against the documented response schema, formats checked."""
-    if response.status != 200 or not on_operation(contract, request):
-        return
     if response.json is MISSING:
         yield Finding("response_schema", "failure", "", "the 200 body is not JSON",
                       expected="a JSON object", got=_short(response.body[:80]))
@@ -69,7 +77,7 @@ def response_schema(contract: Contract, request: SentRequest, response: Received
                       expected=expected, got=_short(leaf.instance))
 
 
-@check("content_type")
+@check("content_type", applies=_typed_answer)
 def content_type(contract: Contract, request: SentRequest, response: Received) -> Iterator[Finding]:
     """A 200 is served as application/json; a JSON error body says so too."""
     is_json_type = is_json_media_type(response.content_type)

@@ -1,22 +1,13 @@
 """No credential that was sent comes back: proxy usernames and passwords, the API key."""
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from typing import Any, Iterator
-from urllib.parse import quote
 
 from contracts.checks import pointer
 from contracts.checks.model import MISSING, Finding, Received, SentRequest
 from contracts.checks.registry import check
+from contracts.credentials import credential_pointers, forms, header_credentials, searchable
 from contracts.loader import Contract
-
-# Shorter values are not searched: a 3-letter password turns up inside any
-# id or timestamp by chance, and a false leak alarm teaches people to ignore
-# the real one. The suite's own strategies generate secrets of 8+ characters.
-MIN_SECRET_LENGTH = 8
-SECRET_FIELDS = ("password", "username")
 
 
 def _strings(value: Any, path: str = "", skip: frozenset[str] = frozenset()) -> Iterator[str]:
@@ -40,38 +31,12 @@ def secret_pointers(contract: Contract) -> tuple[str, ...]:
     Only declared fields count: a free-form object (metadata) may carry a key
     named "password", and it must be reflected, not hidden.
     """
-    found: list[str] = []
-
-    def walk(node: Any, path: str) -> None:
-        if not isinstance(node, dict):
-            return
-        for key in ("oneOf", "anyOf", "allOf"):
-            for branch in node.get(key) or ():
-                walk(branch, path)
-        for name, child in (node.get("properties") or {}).items():
-            here = f"{path}/{pointer.escape(name)}"
-            if name in SECRET_FIELDS and here not in found:
-                found.append(here)
-            walk(child, here)
-
-    walk(contract.request_schema, "")
-    return tuple(found)
+    return credential_pointers(contract.request_schema)
 
 
 def credentials(request: SentRequest, contract: Contract) -> dict[str, str]:
-    """What the request sent that must never come back, by a readable name."""
-    found: dict[str, str] = {}
-    header = next((v for k, v in request.headers.items() if k.lower() == "authorization"), "")
-    scheme, _, token = header.strip().partition(" ")
-    token = token.strip() or (scheme if not token else "")
-    if token:
-        found["the API key (Authorization header)"] = token
-        if scheme.lower() == "basic":
-            try:
-                user, _, secret = base64.b64decode(token, validate=True).decode("utf-8").partition(":")
-                found["the Basic user"], found["the Basic password"] = user, secret
-            except (binascii.Error, UnicodeDecodeError):
-                pass
+    """What the request sent that must never come back, by a readable name (long enough to search for)."""
+    found = dict(header_credentials(request.headers))
     if request.payload is not MISSING:
         declared = {ptr: pointer.resolve(request.payload, ptr) for ptr in secret_pointers(contract)}
         declared = {ptr: value for ptr, value in declared.items() if isinstance(value, str)}
@@ -80,26 +45,29 @@ def credentials(request: SentRequest, contract: Contract) -> dict[str, str]:
         for ptr, value in declared.items():
             if not any(value in text for text in innocent):
                 found[f"the proxy {ptr.rsplit('/', 1)[-1]} ({ptr})"] = value
-    return {name: value for name, value in found.items() if len(value) >= MIN_SECRET_LENGTH}
+    return {name: value for name, value in found.items() if value in searchable([value])}
 
 
 def _forms(secret: str) -> set[bytes]:
-    """The ways a secret can appear on the wire: raw, JSON-escaped, URL-encoded."""
-    forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1], quote(secret, safe="")}
-    return {form.encode("utf-8") for form in forms if len(form) >= MIN_SECRET_LENGTH}
+    """The ways a secret can appear on the wire (contracts/credentials.py), long enough to search for."""
+    return {form.encode("utf-8") for form in searchable(forms(secret))}
 
 
-@check("secrets")
+def _carries_credentials(contract: Contract, request: SentRequest, response: Received) -> bool:
+    return bool(credentials(request, contract))
+
+
+@check("secrets", applies=_carries_credentials)
 def secrets(contract: Contract, request: SentRequest, response: Received) -> Iterator[Finding]:
     """No sent credential (API key, proxy username or password) appears in the response body or headers."""
     for name, secret in credentials(request, contract).items():
-        forms = _forms(secret)
+        wire = _forms(secret)
         for header, value in response.headers.items():
-            if any(form in value.encode("utf-8", "replace") for form in forms):
+            if any(form in value.encode("utf-8", "replace") for form in wire):
                 yield Finding("secrets", "failure", f"header {header}", f"{name} comes back in a response header",
                               expected="no credential in the response", got=f"{header}: ***")
-        if any(form in response.body for form in forms):
-            where = _json_pointer_of(response.json, forms) if response.json is not MISSING else ""
+        if any(form in response.body for form in wire):
+            where = _json_pointer_of(response.json, wire) if response.json is not MISSING else ""
             yield Finding("secrets", "failure", where, f"{name} comes back in the response body",
                           expected="no credential in the response", got="*** (redacted)")
 

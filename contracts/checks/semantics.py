@@ -69,13 +69,15 @@ def _applies(rule: Reflection, payload: Any) -> bool:
     return all(_equal(pointer.resolve(payload, ptr), value) for ptr, value in rule.when.items())
 
 
-@check("semantics")
+def _reflecting(contract: Contract, request: SentRequest, response: Received) -> bool:
+    # A body that is not an object is the response_schema check's to report.
+    return (response.status == 200 and on_operation(contract, request) and isinstance(request.payload, dict)
+            and isinstance(response.json, dict))
+
+
+@check("semantics", applies=_reflecting)
 def semantics(contract: Contract, request: SentRequest, response: Received) -> Iterator[Finding]:
     """What was sent comes back: name, type, metadata, stealth, fingerprint, lifecycle, extensions, proxy."""
-    if response.status != 200 or not on_operation(contract, request):
-        return
-    if not isinstance(request.payload, dict) or not isinstance(response.json, dict):
-        return  # the response_schema check reports a body that is not an object
     for rule in load_semantics().reflections:
         if not _applies(rule, request.payload):
             continue

@@ -15,7 +15,7 @@ import pytest
 
 from contracts import Contract
 from contracts.checks import Finding
-from harness.client import ApiClient
+from harness.transport import ApiClient
 from harness.conformance import Conformance
 from strategies.builder import Builder
 from strategies.domains import load_domains

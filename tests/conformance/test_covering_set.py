@@ -9,7 +9,7 @@ import pytest
 
 from contracts import Contract
 from harness.conformance import Conformance
-from harness.plugin import CONTRACT_KEY
+from harness.plugin.keys import contract_of
 from strategies import CoveringCase, classify, covering_set
 
 # Ids do not depend on the space; the payloads are rebuilt with the real one in the test.
@@ -35,7 +35,7 @@ def _cases(contract: Contract, space_id: str, name_prefix: str = "", proxy: str 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     group = _GROUPS.get(metafunc.function.__name__)
     if group is not None:
-        contract = metafunc.config.stash[CONTRACT_KEY]
+        contract = contract_of(metafunc.config)
         ids = [case.id for case in _cases(contract, _ID_SPACE).values() if case.group == group]
         metafunc.parametrize("case_id", ids, ids=ids)
 

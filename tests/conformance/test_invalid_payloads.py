@@ -10,7 +10,7 @@ import pytest
 
 from contracts import Contract
 from harness.conformance import Conformance
-from harness.plugin import CONTRACT_KEY
+from harness.plugin.keys import contract_of
 from strategies import InvalidCase, invalid_payloads
 
 _ID_SPACE = "00000000-0000-4000-8000-000000000000"
@@ -19,7 +19,7 @@ _built: dict[tuple[int, str, str], dict[str, InvalidCase]] = {}
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if metafunc.function.__name__ == "test_rejects_invalid":
-        ids = [case.id for case in invalid_payloads(metafunc.config.stash[CONTRACT_KEY], space_id=_ID_SPACE)]
+        ids = [case.id for case in invalid_payloads(contract_of(metafunc.config), space_id=_ID_SPACE)]
         metafunc.parametrize("case_id", ids, ids=ids)
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 
 from contracts import Contract
-from contracts.checks import REGISTRY, Finding, Received, SentRequest, run_checks
-from contracts.checks.invariants import SEEN, parse_timestamp
+from contracts.checks import REGISTRY, Finding, Received, SentRequest, judge_exchange, run_checks
+from contracts.checks.invariants import MemoryIndex, current_index, parse_timestamp, use_index
 from contracts.checks.semantics_table import load_semantics, parse, problems
 from mock.runtime import build_runtime
 from tests.selftest.independent_server import _runtime as independent_runtime
@@ -37,7 +38,7 @@ def received(status: int, body: Any, headers: dict[str, str] | None = None) -> R
 
 
 def check(contract: Contract, name: str, request: SentRequest, response: Received) -> list[Finding]:
-    return list(REGISTRY[name].fn(contract, request, response))
+    return list(judge_exchange(contract, request, response, [name]).findings)
 
 
 def severities(findings: list[Finding]) -> list[str]:
@@ -63,8 +64,11 @@ def full(contract: Contract) -> dict[str, Any]:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_ids() -> None:
-    SEEN.clear()
+def _fresh_ids() -> Iterator[None]:
+    before = current_index()
+    use_index(MemoryIndex())
+    yield
+    use_index(before)
 
 
 @pytest.mark.parametrize("implementation", [build_runtime, independent_runtime], ids=["mock", "independent"])
@@ -289,6 +293,50 @@ def test_unique_ids(loaded_contract: Contract) -> None:
     again = received(200, {**body, "id": body["id"].upper()})
     assert severities(check(loaded_contract, "unique_ids", sent({}), again)) == ["failure"]
     assert REGISTRY["unique_ids"].stateful
+
+
+def test_unique_ids_is_not_fooled_by_a_reused_address(loaded_contract: Contract) -> None:
+    """CPython hands a freed object's address to the next one: an answer's identity must not be its id().
+
+    Each round frees the first answer before the second (same size, same type)
+    is built, which makes CPython reuse the address almost every time; a check
+    keyed by id(response) took the duplicate for "the same answer judged twice".
+    """
+    body = build_runtime({"type": "browser"})
+    raw, headers, request = json.dumps(body).encode(), {"content-type": "application/json"}, sent({})
+    reused = missed = 0
+    for _ in range(200):
+        use_index(MemoryIndex())
+        first = Received(200, headers, raw, json=body)
+        address = id(first)
+        check(loaded_contract, "unique_ids", request, first)
+        del first
+        second = Received(200, headers, raw, json=body)
+        reused += id(second) == address
+        missed += not check(loaded_contract, "unique_ids", request, second)
+    assert reused > 100, f"the test no longer provokes address reuse ({reused}/200)"
+    assert missed == 0, f"{missed}/200 duplicates missed"
+
+
+def test_unique_ids_across_processes(tmp_path: Path) -> None:
+    """Two processes (as two xdist workers) share one index: the second to see an id is told the first's label."""
+    import multiprocessing
+
+    from harness.recording import FileIdIndex
+
+    context = multiprocessing.get_context("fork")
+    with context.Pool(2) as pool:
+        answers = pool.starmap(_claim, [(str(tmp_path), "answer-a", "gw0"), (str(tmp_path), "answer-b", "gw1")])
+    assert sorted(a is None for a in answers) == [False, True], answers
+    assert set(answers) - {None} <= {"gw0", "gw1"}
+    assert FileIdIndex(tmp_path).first("/id=x", "answer-a", "again") in (None, "gw1")  # same answer: not a duplicate
+    assert _claim(str(tmp_path), "answer-c", "late") in ("gw0", "gw1")
+
+
+def _claim(folder: str, answer: str, label: str) -> str | None:
+    from harness.recording import FileIdIndex
+
+    return FileIdIndex(Path(folder)).first("/id=x", answer, label)
 
 
 # --- secrets -------------------------------------------------------------------

@@ -9,9 +9,11 @@ import pytest
 
 from contracts import Contract
 from contracts.checks import REGISTRY, SentRequest
-from harness import redact
-from harness.schemathesis_bridge import (DISABLED_BUILTIN_CHECKS, PREFIX, _pin_space, build_schema, bridge_for,
-                                         classify, register_custom_checks)
+from harness.bridge import DISABLED_BUILTIN_CHECKS, bridge_for, build_schema, classify, register_custom_checks
+from harness.bridge.bridge import PREFIX, _pin_space
+from harness.conformance import Judge
+from harness.recording import EventWriter, read_events
+from harness.verdict import describe
 
 KEY = "bridge-selftest-key-31337"
 
@@ -65,11 +67,10 @@ def test_disabled_builtin_checks_exist() -> None:
     assert DISABLED_BUILTIN_CHECKS <= _BUILTIN_CHECK_NAMES
 
 
-def test_a_leak_found_in_a_generated_case_is_reported_redacted(loaded_contract: Contract, mock_url: str) -> None:
+def test_a_leak_found_in_a_generated_case_is_reported_redacted(loaded_contract: Contract, mock_url: str,
+                                                               tmp_path: Any) -> None:
     """End to end against a leaking server: our check fails the case, the message names it, hides the password."""
     from schemathesis.core.failures import CustomFailure
-
-    from harness.verdict import ConformanceFailure
 
     password = "pw-" + uuid.uuid4().hex[:12]
     payload = {"spaceId": str(uuid.uuid4()), "type": "browser",
@@ -79,7 +80,8 @@ def test_a_leak_found_in_a_generated_case_is_reported_redacted(loaded_contract: 
 
     schema = build_schema(loaded_contract, mock_url, SELFTEST_KEY)
     operation = next(iter(schema.get_all_operations())).ok()
-    bridge = bridge_for(loaded_contract, SELFTEST_KEY, log=None, test="selftest", strict_warnings=False)
+    judge = Judge(loaded_contract, EventWriter(tmp_path, "selftest", api_key=SELFTEST_KEY))
+    bridge = bridge_for(judge, SELFTEST_KEY)
     case = operation.Case(body=payload, media_type="application/json")
     # A hand-made case skips schemathesis' auth provider (generated ones get it from the config).
     response = case.call(base_url=mock_url, headers={"Authorization": f"Bearer {SELFTEST_KEY}"})
@@ -88,14 +90,17 @@ def test_a_leak_found_in_a_generated_case_is_reported_redacted(loaded_contract: 
     leaked["config"]["proxy"]["password"] = password
     response.content = json.dumps(leaked).encode()
     with pytest.raises(CustomFailure) as caught:
-        bridge.judge("secrets", response)
+        bridge.check("secrets", response)
     assert "secrets" in caught.value.title and password not in str(caught.value)
-    exchange, findings = bridge.exchange_for(response)
+    exchange, findings, applied = bridge.exchange_for(response)
     assert exchange.request.intent in ("valid", "extreme") and [f.check for f in findings] == ["secrets"]
-    redact.register(password)
-    text = bridge.reproduction(exchange, findings)
+    assert applied == ["secrets"]
+    verdict = judge.judge(exchange, source="schemathesis", findings=findings, applied=applied)
+    text = describe(verdict.record)
+    assert "comes back in the response body" in text and "secrets" in text
     assert password not in text and SELFTEST_KEY not in text and "$BCTRL_API_KEY" in text
-    assert isinstance(ConformanceFailure(text), AssertionError)
+    written = (tmp_path / "selftest.jsonl").read_text()
+    assert password not in written and SELFTEST_KEY not in written and '"secrets"' in written
 
 
 class _AuthCounter:
@@ -114,6 +119,7 @@ class _AuthCounter:
         await self.app(scope, receive, send)
 
 
+@pytest.mark.suite_run
 def test_ignored_auth_probes_once_per_run_as_the_cli_does(loaded_contract: Contract, tmp_path: Any) -> None:
     """schemathesis' pytest path would probe without and with a bad key after every 2xx (~200 requests).
 
@@ -121,7 +127,7 @@ def test_ignored_auth_probes_once_per_run_as_the_cli_does(loaded_contract: Contr
     ignores auth is still caught (tests/selftest/test_mutants.py: ignored-auth).
     """
     from mock import ServerThread
-    from tests.selftest.mutants.base import build_app
+    from tests.selftest.mutants.catalog import build_app
     from tests.selftest.suite_runner import run_suite
 
     counter = _AuthCounter(build_app("reference", KEY, loaded_contract), KEY)
@@ -141,7 +147,7 @@ def test_coverage_phase_modes_follow_the_profile(loaded_contract: Contract) -> N
     from schemathesis.generation import GenerationMode
 
     from harness.profiles import PROFILES, SCHEMATHESIS_COVERAGE_MODES
-    from harness.schemathesis_bridge import schemathesis_config
+    from harness.bridge.bridge import schemathesis_config
 
     assert set(PROFILES) <= set(SCHEMATHESIS_COVERAGE_MODES)
     assert SCHEMATHESIS_COVERAGE_MODES["nightly"] == ("positive", "negative")

@@ -24,15 +24,17 @@ import pytest
 
 from contracts import Contract
 from contracts.checks.model import MISSING
-from harness.breaker import EXIT_TARGET_DOWN, CircuitBreaker, TargetDown
-from harness.client import ApiClient, Exchange
-from harness.conformance import Conformance
-from harness.events import read_events
-from harness.session import KEEP_WHEN_TRUNCATED
+from harness.transport import EXIT_TARGET_DOWN, CircuitBreaker, TargetDown
+from contracts.checks import Exchange
+from harness.transport import ApiClient
+from harness.conformance import Judge
+from harness.recording import read_events
+from harness.transport.session import KEEP_WHEN_TRUNCATED
 from strategies import minimal_payload
 from tests.selftest.faults.catalog import FAULTS, SLOW_SECONDS, dying
 from tests.selftest.faults.server import FaultServer, Handler, refused_url
 from tests.selftest.suite_runner import SuiteRun, run_suite
+from tests.selftest.shared import once
 
 KEY = "faults-key-3c9d0a7e"
 SPACE = "1b4e28ba-2fa1-11d2-883f-0016cb6f8a10"
@@ -173,14 +175,14 @@ def test_invalid_json_is_a_response_schema_finding(fault: Callable[[Handler], Fa
     server = fault(FAULTS["invalid-json"])
     api = client_for(server, loaded_contract)
     exchange = api.create(minimal_payload(loaded_contract.request_schema, spaceId=SPACE))
-    findings = Conformance(loaded_contract, api, None).findings(exchange)
+    findings, _ = Judge(loaded_contract, None).findings(exchange)
     assert exchange.response is not None and exchange.response.json is MISSING
     assert any(f.check == "response_schema" and f.severity == "failure" for f in findings), findings
 
 
 def test_429_forever_is_given_up_and_counted(fault: Callable[[Handler], FaultServer],
                                              loaded_contract: Contract) -> None:
-    from harness.politeness import PoliteAdapter, RetryPolicy, Throttled
+    from harness.transport import PoliteAdapter, RetryPolicy, Throttled
 
     server = fault(FAULTS["429"])
     naps: list[float] = []
@@ -247,7 +249,10 @@ def _run(scenario: Scenario, reports: Path) -> Outcome:
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
-    reports = tmp_path_factory.mktemp("faults")
+    return once(tmp_path_factory, "fault-runs", _fault_runs)
+
+
+def _fault_runs(reports: Path) -> dict[str, Outcome]:
     with ThreadPoolExecutor(max_workers=4) as pool:  # start-up is CPU, the faults are mostly waiting
         done = list(pool.map(lambda s: _run(s, reports), SCENARIOS))
     return {scenario.name: outcome for scenario, outcome in zip(SCENARIOS, done)}
@@ -274,6 +279,7 @@ def _scenario(name: str) -> Scenario:
     return next(s for s in SCENARIOS if s.name == name)
 
 
+@pytest.mark.suite_run
 def test_refused_target_ends_at_once_with_exit_10_and_one_line(outcomes: dict[str, Outcome]) -> None:
     outcome = outcomes["refused"]
     assert outcome.run.returncode == EXIT_UNREACHABLE, outcome.tail
@@ -283,6 +289,7 @@ def test_refused_target_ends_at_once_with_exit_10_and_one_line(outcomes: dict[st
     assert outcome.seconds < _scenario("refused").budget
 
 
+@pytest.mark.suite_run
 @pytest.mark.parametrize("name,reason", [("hang", "no answer within the 1 s read timeout"),
                                          ("slow", "no answer within the 1 s read timeout"),
                                          ("reset-mid-body", "reset"),
@@ -302,15 +309,17 @@ def test_dead_target_stops_the_run_with_exit_11_and_one_line(name: str, reason: 
     exchanges = [e for e in read_events(outcome.run.reports / ".events") if e.get("kind") == "exchange"]
     if name != "429":  # a throttled create is skipped, not judged
         assert failed and exchanges and all(e["findings"] for e in exchanges), outcome.tail
-    assert [e for e in read_events(outcome.run.reports / ".events") if e.get("kind") == "target_down"]
+    assert [e for e in read_events(outcome.run.reports / ".events") if e.get("kind") == "breaker"]
 
 
+@pytest.mark.suite_run
 def test_429_storm_is_bounded_by_the_retry_policy(outcomes: dict[str, Outcome]) -> None:
     # Two creates, each sent once and retried 3 times (Retry-After: 1 honoured), then the breaker stops the run.
     outcome = outcomes["429"]
     assert outcome.requests is not None and outcome.requests <= 2 * 4, outcome.requests
 
 
+@pytest.mark.suite_run
 @pytest.mark.parametrize("name,check", [("invalid-json", "response_schema"), ("huge-body", "response_schema"),
                                         ("redirect-loop", "status_code")])
 def test_broken_answers_are_findings_not_crashes(name: str, check: str, outcomes: dict[str, Outcome]) -> None:
@@ -322,12 +331,14 @@ def test_broken_answers_are_findings_not_crashes(name: str, check: str, outcomes
     assert outcome.seconds < _scenario(name).budget, f"{outcome.seconds:.1f} s"
 
 
+@pytest.mark.suite_run
 def test_redirect_loop_costs_one_request_per_request_sent(outcomes: dict[str, Outcome]) -> None:
     outcome = outcomes["redirect-loop"]
     exchanges = [e for e in read_events(outcome.run.reports / ".events") if e.get("kind") == "exchange"]
     assert outcome.requests == len(exchanges) > 0
 
 
+@pytest.mark.suite_run
 def test_target_dying_mid_run_keeps_what_was_found_before(outcomes: dict[str, Outcome]) -> None:
     outcome = outcomes["dies-mid-run"]
     assert outcome.run.returncode == EXIT_TARGET_DOWN, outcome.tail

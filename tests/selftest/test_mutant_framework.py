@@ -1,10 +1,15 @@
 """The mutant machinery itself: the reference passes, a shape mutant is caught by name."""
 from __future__ import annotations
 
+import pytest
+
 from pathlib import Path
 
 from tests.selftest.mutants import serve
 from tests.selftest.suite_runner import run_suite
+
+# Runs the whole suite in subprocesses (deselect with -m "not suite_run" for the fast unit part).
+pytestmark = pytest.mark.suite_run
 
 KEY = "mutant-framework-key-42"
 

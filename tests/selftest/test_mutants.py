@@ -21,6 +21,9 @@ from tests.selftest.mutants import MUTANTS, serve
 from tests.selftest.mutants import catalog  # noqa: F401  (registers every mutant)
 from tests.selftest.suite_runner import SuiteRun, run_suite
 
+# Runs the whole suite in subprocesses (deselect with -m "not suite_run" for the fast unit part).
+pytestmark = pytest.mark.suite_run
+
 KEY = "selftest-mutants-key-7f3a9c21"
 PROFILE = "--hypothesis-profile=dev"
 # A mutant changes one behaviour, so its first failure already names the check;

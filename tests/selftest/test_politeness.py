@@ -17,10 +17,10 @@ from typing import Any, Iterator
 import pytest
 
 from contracts import Contract
-from harness.budget import BudgetExhausted, Limits, SharedBudget
-from harness.client import ApiClient
-from harness.politeness import PoliteAdapter, RetryPolicy, Throttled, retry_after_seconds
-from harness.staging import default_limits, is_loopback, looks_like_production
+from harness.transport import BudgetExhausted, Limits, SharedBudget
+from harness.transport import ApiClient
+from harness.transport.politeness import PoliteAdapter, RetryPolicy, Throttled, retry_after_seconds
+from harness.safety import default_limits, is_loopback, looks_like_production
 from mock import MockSettings, ServerThread, create_app
 from strategies import minimal_payload
 from tests.selftest.conftest import SELFTEST_KEY
@@ -81,7 +81,7 @@ def test_429_with_retry_after_is_waited_out_and_counted(throttling_mock, loaded_
     # The mock counts every create it sees: #3 and #6 get 429, their retries are #4 and #7.
     assert settings.counters["throttled"] == 2
     assert recorder.sleeps == [1.0] * 2, "each 429 waited exactly its Retry-After"
-    assert [e["kind"] for e in recorder.events] == ["throttled"] * 2
+    assert [e["event"] for e in recorder.events] == ["throttled"] * 2
     assert all(e["retry_after"] == "1" and not e["gave_up"] for e in recorder.events)
 
 
@@ -117,11 +117,50 @@ def test_budget_refuses_the_create_beyond_it_without_sending(mock_url, loaded_co
         assert client.create(payload(loaded_contract)).status == 200
     other = client.send("GET", intent="unknown")  # not a create: the budget does not apply
     assert other.status == 405
-    with pytest.raises(BudgetExhausted, match="already sent 4 creates"):
+    with pytest.raises(BudgetExhausted, match="already created 4 runtimes"):
         client.create(payload(loaded_contract))
     usage = SharedBudget(tmp_path / "state", Limits(4, None)).usage()
-    assert usage == {"creates": 4, "requests": 5, "refused": 1}
-    assert recorder.events[-1]["kind"] == "budget_exhausted"
+    assert usage == {"creates": 4, "requests": 5, "refused": 1, "given_back": 0}
+    assert recorder.events[-1]["event"] == "budget_exhausted"
+
+
+def test_a_refused_create_costs_no_budget(mock_url, loaded_contract, tmp_path) -> None:
+    """The budget counts what staging pays for: a POST answered 4xx gives its reservation back."""
+    client = polite_client(mock_url, loaded_contract, tmp_path, limits=Limits(2, None))
+    for _ in range(5):
+        assert client.create({"type": "browser"}, intent="invalid").status == 422  # spaceId missing
+    assert [client.create(payload(loaded_contract)).status for _ in range(2)] == [200, 200]
+    with pytest.raises(BudgetExhausted):
+        client.create({"type": "browser"}, intent="invalid")  # could create on a broken server: not sent
+    usage = SharedBudget(tmp_path / "state", Limits(2, None)).usage()
+    assert usage == {"creates": 2, "requests": 7, "refused": 1, "given_back": 5}
+
+
+def test_requests_in_flight_never_exceed_the_budget(tmp_path) -> None:
+    """Eight threads racing for 3 creates: the last reservations wait for answers, none goes over."""
+    budget = SharedBudget(tmp_path, Limits(3, None))
+    created, refused, lock = [], [], threading.Lock()
+
+    def attempt(number: int) -> None:
+        try:
+            budget.acquire(create=True)
+        except BudgetExhausted:
+            with lock:
+                refused.append(number)
+            return
+        time.sleep(0.05)
+        accepted = number % 2 == 0  # odd ones answered 4xx: their reservation comes back
+        budget.settle(created=accepted)
+        with lock:
+            (created if accepted else refused).append(number)
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(created) == 3 and budget.usage()["creates"] == 3
+    assert len(created) + len(refused) == 8
 
 
 def _take(folder: str, attempts: int, results: Any) -> None:
@@ -130,6 +169,7 @@ def _take(folder: str, attempts: int, results: Any) -> None:
     for _ in range(attempts):
         try:
             budget.acquire(create=True)
+            budget.settle(created=True)
             granted += 1
         except BudgetExhausted:
             pass
@@ -221,7 +261,7 @@ def test_an_idempotent_request_is_retried_with_backoff(raw_server, loaded_contra
     assert exchange.response is None
     time.sleep(0.1)
     assert raw_server.connections == 3 and recorder.sleeps == [0.5, 1.0]
-    assert [e["kind"] for e in recorder.events] == ["retry", "retry"]
+    assert [e["event"] for e in recorder.events] == ["retry", "retry"]
 
 
 @pytest.mark.parametrize("raw_server", ["silent"], indirect=True)
@@ -239,7 +279,7 @@ def test_a_create_that_never_connected_is_retried(loaded_contract, tmp_path) -> 
     client = polite_client(f"http://127.0.0.1:{port}", loaded_contract, tmp_path, recorder=recorder)
     exchange = client.create(payload(loaded_contract))
     assert exchange.response is None and "connection failed" in (exchange.error or "")
-    assert [e["kind"] for e in recorder.events] == ["retry", "retry"], "refused before sending: safe to retry"
+    assert [e["event"] for e in recorder.events] == ["retry", "retry"], "refused before sending: safe to retry"
 
 
 # -- which targets get which defaults ----------------------------------------------------------------

@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from contracts.checks.model import SentRequest
-from harness import render
+from harness.recording import text as render
 
 KEY = "render-K3Y-4f2a9c"
 

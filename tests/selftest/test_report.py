@@ -23,8 +23,12 @@ import pytest
 
 from contracts import Contract
 from contracts.checks import REGISTRY
-from tests.selftest.mutants.base import serve
+from tests.selftest.mutants.catalog import serve
 from tests.selftest.suite_runner import SuiteRun, run_suite
+from tests.selftest.shared import once
+
+# Runs the whole suite in subprocesses (deselect with -m "not suite_run" for the fast unit part).
+pytestmark = pytest.mark.suite_run
 
 KEY = "report-selftest-key-5b1d0c"
 MUTANT = "status-outside-enum"  # every 200 carries status 'running': response_schema must fail
@@ -66,13 +70,16 @@ class Page(HTMLParser):
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    base = tmp_path_factory.mktemp("report")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return once(tmp_path_factory, "report-runs", _report_runs)
+
+
+def _report_runs(base: Path) -> dict[str, Any]:
     with serve(MUTANT, KEY) as server:
         with ThreadPoolExecutor(2) as pool:
             serial = pool.submit(run_suite, server.url, KEY, base / "serial", *MODULES)
             parallel = pool.submit(run_suite, server.url, KEY, base / "parallel", "-n", "2", *MODULES)
-            yield {"url": server.url, "serial": serial.result(), "parallel": parallel.result()}
+            return {"url": server.url, "serial": serial.result(), "parallel": parallel.result()}
 
 
 def _summary(run: SuiteRun) -> dict[str, Any]:
@@ -186,8 +193,9 @@ def test_two_workers_give_the_same_verdicts_and_one_merged_report(runs) -> None:
     one, two = _summary(serial), _summary(parallel)
     assert [(c["check"], c["verdict"]) for c in one["checks"]] == [(c["check"], c["verdict"]) for c in two["checks"]]
     assert one["tests"] == two["tests"]
-    assert two["workers"] == 2 and sorted(p.name for p in (parallel.reports / ".events").glob("*.jsonl")) == [
-        "gw0.jsonl", "gw1.jsonl"]
+    files = sorted(p.name for p in (parallel.reports / ".events").glob("*.jsonl"))
+    assert two["workers"] == 2 and files[:2] == ["gw0.jsonl", "gw1.jsonl"] and len(files) == 3
+    assert files[2].startswith("main-"), "the controller records the run header, the footer and nothing else"
     tests_seen = {json.loads(line)["test"] for p in (parallel.reports / ".events").glob("gw*.jsonl")
                   for line in p.read_text().splitlines() if '"kind": "exchange"' in line}
     assert len(tests_seen) > 1

@@ -20,8 +20,12 @@ from typing import Iterator
 import pytest
 
 from tests.selftest.mutants import leak_everywhere
-from tests.selftest.mutants.base import serve
+from tests.selftest.mutants.catalog import serve
 from tests.selftest.suite_runner import ROOT, SuiteRun, run_suite
+from tests.selftest.shared import once
+
+# Runs the whole suite in subprocesses (deselect with -m "not suite_run" for the fast unit part).
+pytestmark = pytest.mark.suite_run
 
 # Shorter credentials are not searched: the suite masks them structurally
 # ("password": "***") but does not scrub 3-character strings from free text,
@@ -44,7 +48,11 @@ def _files_changed_since(root: Path, since: float) -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def leaky_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[SuiteRun, list[Path], list[str]]:
-    reports = tmp_path_factory.mktemp("leaky") / "reports"
+    return once(tmp_path_factory, "leaky-run", _leaky_run)
+
+
+def _leaky_run(base: Path) -> tuple[SuiteRun, list[Path], list[str]]:
+    reports = base / "reports"
     started = time.time() - 1
     with serve("leaks-credentials-everywhere", KEY) as server:
         # The dev profile bounds the Hypothesis tests' time; every module still runs, schemathesis included.

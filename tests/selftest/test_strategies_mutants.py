@@ -23,6 +23,9 @@ from tests.selftest.mutants import catalog  # noqa: F401  (registers the mutants
 from tests.selftest.mutants.crashes import AFFINITY, LOCALE, STEALTH, crashing_branch, crashing_locale, crashing_pair
 from tests.selftest.suite_runner import SuiteRun, run_suite
 
+# Runs the whole suite in subprocesses (deselect with -m "not suite_run" for the fast unit part).
+pytestmark = pytest.mark.suite_run
+
 KEY = "strategies-mutant-key-7f3a9c"
 SPACE = "3f0c9a52-7d1e-4c1b-9a55-2b7f0e6d1c88"
 MODULES = ("tests/conformance/test_covering_set.py", "tests/conformance/test_valid_payloads.py",

@@ -1,6 +1,8 @@
 """Hypothesis profiles are selectable from the command line, shrink, and a seed replays the draws."""
 from __future__ import annotations
 
+import pytest
+
 import json
 import subprocess
 import sys
@@ -40,6 +42,7 @@ def test_the_same_seed_draws_the_same_payloads(loaded_contract: Contract) -> Non
     assert draws(11) == draws(11) != draws(12)
 
 
+@pytest.mark.suite_run
 def test_hypothesis_profile_option_sets_the_example_count(tmp_path: Path) -> None:
     # The embedded mock; Hypothesis' own --hypothesis-show-statistics counts the examples run.
     command = [sys.executable, "-m", "pytest", "tests/conformance/test_valid_payloads.py", "--hypothesis-profile=dev",

@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+# Runs the whole suite in subprocesses (deselect with -m "not suite_run" for the fast unit part).
+pytestmark = pytest.mark.suite_run
+
 ROOT = Path(__file__).resolve().parents[2]
 EXIT_USAGE = 4
 SPACE = str(uuid.uuid4())

@@ -5,7 +5,7 @@ import argparse
 import sys
 import time
 
-from tests.selftest.mutants.base import MUTANTS, serve
+from tests.selftest.mutants.catalog import MUTANTS, serve
 
 
 def main(argv: list[str] | None = None) -> int:

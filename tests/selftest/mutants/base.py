@@ -5,8 +5,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
-from contracts import Contract, load_contract
-from mock import MockSettings, ServerThread, create_app
 
 ASGIApp = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
 
@@ -143,19 +141,3 @@ def request_json(body: bytes) -> Any:
         return json.loads(body)
     except ValueError:
         return None
-
-
-def build_app(name: str, api_key: str, contract: Contract | None = None) -> ASGIApp:
-    """The reference app (name 'reference') or a mutant of it, accepting `api_key`."""
-    from tests.selftest.mutants import catalog  # noqa: F401  (registers every mutant)
-
-    contract = contract or load_contract()
-    if name == "reference":
-        return create_app(MockSettings(frozenset({api_key})), contract)
-    spec = MUTANTS[name]
-    return spec.wrap(create_app(MockSettings(frozenset({api_key}), **spec.settings), contract))
-
-
-def serve(name: str, api_key: str, contract: Contract | None = None, port: int = 0) -> ServerThread:
-    """A started-on-enter server for the reference mock or one mutant."""
-    return ServerThread(build_app(name, api_key, contract), port=port)

@@ -1,32 +1,23 @@
-"""The one way the suite talks to a target: real HTTP, auth, timeouts, a capped read, a log."""
+"""The one way the suite talks to a target: real HTTP, auth, timeouts, a capped read.
+
+Nothing here leaves the process: exchanges go to `on_exchange`, and the
+recording layer redacts them when it writes them down.
+"""
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import requests
 
-from contracts.checks.model import MISSING, Intent, Received, SentRequest
-from harness import redact
-from harness.politeness import PoliteAdapter, mount
-from harness.session import CappedSession
+from contracts.checks.model import MISSING, Exchange, Intent, Received, SentRequest
+from harness.transport.politeness import PoliteAdapter, mount
+from harness.transport.session import CappedSession
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read (seconds)
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 USE_KEY: Any = object()  # sentinel: authenticate with the configured key
-
-
-@dataclass(frozen=True)
-class Exchange:
-    request: SentRequest
-    response: Received | None
-    error: str | None = None  # transport failure: no response at all
-
-    @property
-    def status(self) -> int | None:
-        return self.response.status if self.response else None
 
 
 class ApiClient:
@@ -34,6 +25,7 @@ class ApiClient:
 
     def __init__(self, base_url: str, api_key: str, path: str, *, timeout: tuple[float, float] = DEFAULT_TIMEOUT,
                  on_exchange: Callable[[Exchange], None] | None = None,
+                 on_request: Callable[[SentRequest], None] | None = None,
                  max_response_bytes: int = MAX_RESPONSE_BYTES, politeness: PoliteAdapter | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
@@ -41,6 +33,7 @@ class ApiClient:
         self.timeout = timeout
         self.max_response_bytes = max_response_bytes
         self.on_exchange = on_exchange
+        self.on_request = on_request  # before sending: e.g. the redactor learns the request's credentials
         # Never follows redirects, never reads a body past the cap: for everything sent
         # through this session, schemathesis included (see harness/session.py).
         self.session = CappedSession(max_response_bytes)
@@ -49,7 +42,6 @@ class ApiClient:
             # Budget, pacing, 429 and safe retries live in the transport, so anything
             # sent through `self.session` (schemathesis included) gets them.
             mount(self.session, politeness)
-        redact.register_credential(api_key)
 
     def create(self, payload: Any, *, intent: Intent = "valid", label: str = "") -> Exchange:
         """POST a JSON payload with the configured key."""
@@ -61,7 +53,6 @@ class ApiClient:
              path: str | None = None) -> Exchange:
         """Send one request. `authorization=None` sends no Authorization header; a string sends it verbatim."""
         if payload is not MISSING:
-            redact.register_payload(payload)
             body = json.dumps(payload).encode("utf-8")
         sent_headers: dict[str, str] = {}
         if authorization is USE_KEY:
@@ -73,6 +64,8 @@ class ApiClient:
         sent_headers.update(headers or {})
         url = self.base_url + path if path is not None else self.url
         request = SentRequest(method, url, sent_headers, body, payload, intent, label)
+        if self.on_request:
+            self.on_request(request)
         exchange = self._transmit(request)
         if self.on_exchange:
             self.on_exchange(exchange)
@@ -109,4 +102,19 @@ def _reason(exc: Exception) -> str:
     cause: BaseException = exc
     while cause.__cause__ is not None or (cause.args and isinstance(cause.args[0], BaseException)):
         cause = cause.__cause__ or cause.args[0]
-    return redact.text(str(cause).split(": ", 1)[-1] if "Errno" in str(cause) else str(cause))[:200]
+    return (str(cause).split(": ", 1)[-1] if "Errno" in str(cause) else str(cause))[:200]
+
+
+def sent_request(prepared: requests.PreparedRequest, *, intent: Intent = "unknown", label: str = "") -> SentRequest:
+    """A request some library prepared (schemathesis), as the data model has it."""
+    body = prepared.body
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    payload: Any = MISSING
+    if body:
+        try:
+            payload = json.loads(body)
+        except (ValueError, RecursionError):
+            payload = MISSING
+    headers = {str(k): str(v) for k, v in prepared.headers.items()}
+    return SentRequest(str(prepared.method).upper(), str(prepared.url), headers, body or None, payload, intent, label)

@@ -1,77 +1,56 @@
-"""The run's facts, built once from the event log: the HTML summary and summary.json show this.
+"""The run's facts, built once from the event log: the HTML summary, summary.json and the terminal show this.
 
 Built by the controller only (never an xdist worker), after every worker has
 closed its event file, so `pytest -n N` gives one summary of the whole run.
+Nothing is re-derived here: outcomes come from `judgement` records, known
+issue matches from the findings as recorded, texts from the exchange records
+(already redacted when they were written).
 """
 from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from contracts import Contract
-from contracts.checks import REGISTRY, Finding
-from harness import coverage, redact
+from contracts.checks import REGISTRY
+from harness import known_issues as known_issues_module
 from harness.known_issues import KnownIssue
+from harness.reporting import coverage
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 EXAMPLES_PER_GROUP = 3  # findings with the same check, pointer and message: show a few, count all
+OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
 
 
-@dataclass
-class Outcomes:
-    """Final outcome per test, as the controller saw the reports (xdist forwards them)."""
-
-    by_test: dict[str, str] = field(default_factory=dict)
-    known: dict[str, tuple[str, str]] = field(default_factory=dict)  # test -> (issue ids, outcome)
-
-    def add(self, report: Any) -> None:
-        nodeid, when = report.nodeid, report.when
-        xfail = hasattr(report, "wasxfail")
-        if when == "call":
-            self.by_test[nodeid] = ("xfailed" if report.skipped else "xpassed") if xfail else report.outcome
-        elif report.failed:  # an error in setup or teardown
-            self.by_test[nodeid] = "error"
-        elif report.skipped and when == "setup":
-            self.by_test[nodeid] = "xfailed" if xfail else "skipped"
-        props = dict(getattr(report, "user_properties", ()) or ())
-        if "known_issue" in props:
-            self.known[nodeid] = (str(props["known_issue"]), str(props.get("known_issue_outcome", "")))
-
-    def counts(self) -> dict[str, int]:
-        counted = Counter(self.by_test.values())
-        return {k: counted.get(k, 0) for k in ("passed", "failed", "error", "skipped", "xfailed", "xpassed")}
+def outcomes(events: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The final judgement of each test (a setup error or skip stands when no call phase ran)."""
+    final: dict[str, dict[str, Any]] = {}
+    for event in events:
+        if event.get("kind") != "judgement":
+            continue
+        test = str(event.get("test", ""))
+        if test not in final or final[test]["outcome"] not in ("failed", "error"):
+            final[test] = dict(event)
+    return final
 
 
-def _request_like(exchange: Mapping[str, Any]) -> Any:
-    class _Sent:  # what KnownIssue.covers reads: the label and the (redacted) payload
-        label = exchange.get("label") or ""
-        payload = (exchange.get("request") or {}).get("payload")
-    return _Sent()
-
-
-def _known_for(issues: Iterable[KnownIssue], target: str, test: str) -> list[KnownIssue]:
-    return [i for i in issues if i.applies_to(test, target)]
-
-
-def _findings(events: list[Mapping[str, Any]], issues: tuple[KnownIssue, ...], target: str) -> list[dict[str, Any]]:
-    """Every finding with its exchange's reproduction, tagged with the known issue that covers it."""
+def _findings(events: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Every finding with its exchange's reproduction (texts as recorded), and run-level findings."""
     found = []
     for event in events:
+        if event.get("kind") == "finding":
+            found.append({**event, "label": "", "intent": None, "request": "", "response": "", "curl": ""})
+            continue
         if event.get("kind") != "exchange" or not event.get("findings"):
             continue
         request, response = event.get("request") or {}, event.get("response")
-        applicable = _known_for(issues, target, event.get("test", ""))
         for raw in event["findings"]:
-            finding = Finding(**{k: raw.get(k, "") for k in ("check", "severity", "pointer", "message", "expected", "got")})
-            known = [i.id for i in applicable if i.covers(finding, _request_like(event))]
             found.append({
                 **raw, "test": event.get("test", ""), "label": event.get("label", ""), "intent": event.get("intent"),
                 "request": request.get("text", ""), "response": response.get("text", "") if response else
                 f"(no response: {event.get('error')})", "curl": event.get("curl", ""),
-                "known_issue": known[0] if known else None,
             })
     return found
 
@@ -87,69 +66,65 @@ def _group(findings: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
         if f["test"] not in group["tests"]:
             group["tests"].append(f["test"])
         if len(group["examples"]) < EXAMPLES_PER_GROUP:
-            group["examples"].append({k: f[k] for k in ("test", "label", "expected", "got", "request", "response",
-                                                         "curl")})
+            group["examples"].append({k: f.get(k, "") for k in ("test", "label", "expected", "got", "request",
+                                                                 "response", "curl")})
     order = {"failure": 0, "warning": 1}
     return {check: sorted(g.values(), key=lambda g: (order.get(g["severity"], 2), -g["count"], g["pointer"]))
             for check, g in sorted(groups.items())}
 
 
 def _checks(events: list[Mapping[str, Any]], findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A verdict per check, counting only the exchanges it applied to ("not applicable" when none)."""
     exchanges = [e for e in events if e.get("kind") == "exchange" and e.get("response") is not None]
     names = list(REGISTRY) + sorted({f["check"] for f in findings} - set(REGISTRY))
     rows = []
     for name in names:
         mine = [f for f in findings if f["check"] == name]
         if name in REGISTRY:
-            # A record may say which checks ran on it (a test can pick a subset); if it does not, all did.
-            judged = sum(1 for e in exchanges if not e.get("checks") or name in e["checks"])
-        else:  # another tool's check (schemathesis): judged the exchanges of the tests it reported in
+            judged = sum(1 for e in exchanges if name in (e.get("checks") or ()))
+        else:  # another tool's check (schemathesis), or transport: the exchanges of the tests it reported in
             tests = {f["test"] for f in mine}
             judged = sum(1 for e in exchanges if e.get("test") in tests)
-        new_failures = sum(1 for f in mine if f["severity"] == "failure" and not f["known_issue"])
-        known = sum(1 for f in mine if f["severity"] == "failure" and f["known_issue"])
+        new_failures = sum(1 for f in mine if f["severity"] == "failure" and not f.get("known_issue"))
+        known = sum(1 for f in mine if f["severity"] == "failure" and f.get("known_issue"))
         warnings = sum(1 for f in mine if f["severity"] == "warning")
         verdict = ("failed" if new_failures else "known-issue" if known else "warning" if warnings
-                   else "passed" if judged else "not run")
+                   else "passed" if judged else "not applicable")
         summary = REGISTRY[name].summary if name in REGISTRY else ""
         rows.append({"check": name, "summary": summary, "verdict": verdict, "judged": judged,
                      "failures": new_failures, "known_failures": known, "warnings": warnings})
     return rows
 
 
-def _known_issues(issues: tuple[KnownIssue, ...], outcomes: Outcomes, target: str) -> list[dict[str, Any]]:
+def _known_issues(issues: tuple[KnownIssue, ...], findings: list[dict[str, Any]], judged: Mapping[str, Any],
+                  target: str) -> list[dict[str, Any]]:
+    covering = Counter(f["known_issue"] for f in findings if f.get("known_issue"))
+    status = known_issues_module.statuses(issues, tests_run=list(judged), covering=covering, target=target)
     rows = []
     for issue in issues:
-        tests = {t: o for t, (ids, o) in outcomes.known.items() if issue.id in ids.split(",")}
-        if issue.target is not None and not issue.applies_to(issue.test, target) and not tests:
-            status = "other target"
-        elif not tests:
-            status = "not run"
-        elif any(o == "stale" for o in tests.values()) and not any(o == "xfailed" for o in tests.values()):
-            status = "stale"
-        elif any(o == "xfailed" for o in tests.values()):
-            status = "still failing"
-        else:
-            status = "new failures beside it"
+        tests = {t: j["outcome"] for t, j in judged.items() if issue.id in (j.get("known_issues") or ())}
         rows.append({"id": issue.id, "check": issue.check, "reason": issue.reason, "ticket": issue.ticket,
                      "select": {"test": issue.test, "label": issue.label, "pointer": issue.pointer,
                                 "payload": dict(issue.payload), "target": issue.target},
-                     "status": status, "tests": tests})
+                     "status": status[issue.id], "findings_covered": covering.get(issue.id, 0), "tests": tests})
     return rows
 
 
-def build(contract: Contract, events: list[Mapping[str, Any]], outcomes: Outcomes, run: Mapping[str, Any],
+def build(contract: Contract, events: list[Mapping[str, Any]], run: Mapping[str, Any],
           issues: tuple[KnownIssue, ...] = ()) -> dict[str, Any]:
     """Everything the summary says, as plain JSON-able data."""
     target_key = run.get("target", {}).get("base_url") or "embedded"
-    findings = _findings(events, issues, target_key)
+    findings = _findings(events)
+    judged = outcomes(events)
     exchanges = [e for e in events if e.get("kind") == "exchange"]
-    throttled = [e for e in events if e.get("kind") == "throttled"]
-    retries = [e for e in events if e.get("kind") == "retry"]
+    transport = [e for e in events if e.get("kind") == "transport"]
+    throttled = [e for e in transport if e.get("event") == "throttled"]
+    retries = [e for e in transport if e.get("event") == "retry"]
     created = [e for e in events if e.get("kind") == "created"]
     statuses = Counter(str((e.get("response") or {}).get("status", "no response")) for e in exchanges)
-    new = [f for f in findings if not f["known_issue"]]
+    new = [f for f in findings if not f.get("known_issue")]
     processes = [e for e in events if e.get("kind") == "process"]
+    counted = Counter(j["outcome"] for j in judged.values())
     return {
         "schema_version": SCHEMA_VERSION,
         **dict(run),
@@ -157,36 +132,52 @@ def build(contract: Contract, events: list[Mapping[str, Any]], outcomes: Outcome
                      "source": contract.source, "operation": f"{contract.method.upper()} {contract.path}",
                      "errata": [{"id": e.id, "action": e.action, "target": e.target,
                                  "description": " ".join(e.description.split())} for e in contract.errata]},
-        "tests": outcomes.counts(),
+        "tests": {k: counted.get(k, 0) for k in OUTCOMES},
+        "cut_short": sorted({str(j["cut_short"]) for j in judged.values() if j.get("cut_short")}),
         # Every process (controller or xdist worker) that sent requests, with the run id and seed it used.
         "processes": [{k: p.get(k) for k in ("worker", "run_id", "seed")} for p in processes],
         "requests": {
             "exchanges": len(exchanges),
             # Every attempt on the wire: judged exchanges, 429s that were waited out, failed attempts retried.
-            "sent": len(exchanges) + sum(1 for t in throttled) + len(retries),
+            "sent": len(exchanges) + len(throttled) + len(retries),
             "throttled_429": len(throttled),
             "throttled_gave_up": sum(1 for t in throttled if t.get("gave_up")),
             "waited_seconds": round(sum(float(t.get("waited") or 0) for t in throttled + retries), 1),
             "connection_retries": len(retries),
-            "budget_refusals": sum(1 for e in events if e.get("kind") == "budget_exhausted"),
+            "budget_refusals": sum(1 for e in transport if e.get("event") == "budget_exhausted"),
             "by_status": dict(sorted(statuses.items())),
-            "created_runtimes": len({c["id"] for c in created}),
+            "by_source": dict(sorted(Counter(str(e.get("source")) for e in exchanges).items())),
+            "created_runtimes": len({c["id"] for c in created if c.get("id")}) + sum(1 for c in created
+                                                                                    if not c.get("id")),
             "unreadable_event_lines": sum(1 for e in events if e.get("kind") == "unreadable"),
         },
         "checks": _checks(events, findings),
         "findings": {
             "failures": sum(1 for f in new if f["severity"] == "failure"),
             "warnings": sum(1 for f in new if f["severity"] == "warning"),
-            "known": sum(1 for f in findings if f["known_issue"]),
+            "known": sum(1 for f in findings if f.get("known_issue")),
             "by_check": _group(new),
-            "known_by_check": _group([f for f in findings if f["known_issue"]]),
+            "known_by_check": _group([f for f in findings if f.get("known_issue")]),
         },
-        "known_issues": _known_issues(issues, outcomes, target_key),
-        "coverage": coverage.matrix(contract, events),
+        "known_issues": _known_issues(issues, findings, judged, target_key),
+        "coverage": _coverage(coverage.matrix(contract, events)),
     }
 
 
+def _coverage(matrix: dict[str, Any]) -> dict[str, Any]:
+    """The matrix, and its counts (computed here once, for every view)."""
+    request = matrix["request"]
+    enums = [c for c in request if c["kind"] == "enum"]
+    branches = [c for c in request if c["kind"] == "branch"]
+    return {**matrix, "counts": {
+        "enum_values": len(enums), "enum_values_exercised": sum(1 for c in enums if c["requests"]),
+        "branches": len(branches), "branches_exercised": sum(1 for c in branches if c["requests"]),
+        "never_exercised": [f"{c['pointer']}={c['value']}" for c in request if c["status"] == "missing"],
+    }}
+
+
 def write(summary: Mapping[str, Any], path: Path) -> None:
+    """summary.json (its texts were redacted when the records were written)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     plain = json.loads(json.dumps(summary, default=str))
-    path.write_text(json.dumps(redact.scrub(plain), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(plain, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

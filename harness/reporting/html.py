@@ -9,7 +9,6 @@ from __future__ import annotations
 from html import escape
 from typing import Any, Iterable, Mapping
 
-from harness import redact
 
 CSS = """
 #conformance{color:#222;font-size:13px;line-height:1.4;max-width:1400px;margin-bottom:24px}
@@ -30,7 +29,7 @@ CSS = """
 #conformance .v-passed,#conformance .c-covered{background:#2e7d32}
 #conformance .v-failed,#conformance .c-failed,#conformance .c-undocumented{background:#c62828}
 #conformance .v-warning,#conformance .v-known-issue,#conformance .c-invalid-only{background:#ef6c00}
-#conformance .v-not-run,#conformance .c-missing{background:#757575}
+#conformance .v-not-applicable,#conformance .c-missing{background:#757575}
 #conformance .chips{display:flex;flex-wrap:wrap;gap:3px}
 #conformance .chip{display:inline-block;border-radius:3px;padding:1px 5px;color:#fff;font-size:12px;white-space:nowrap}
 #conformance .chip b{font-weight:normal;opacity:.85;margin-left:3px}
@@ -49,7 +48,7 @@ CSS = """
 """
 
 VERDICT_WORDS = {"passed": "passed", "failed": "failed", "warning": "warning", "known-issue": "known issue",
-                 "not run": "not run"}
+                 "not applicable": "not applicable"}
 CELL_WORDS = {"covered": "exercised", "failed": "exercised, some failed", "invalid-only": "only in invalid requests",
               "missing": "never exercised", "undocumented": "value outside the enum"}
 
@@ -161,15 +160,11 @@ def _matrix(cells: list[Mapping[str, Any]], ident: str) -> str:
 
 def _coverage(s: Mapping[str, Any]) -> str:
     cov = s["coverage"]
-    request = cov["request"]
-    missing = [c for c in request if c["status"] == "missing"]
-    enums = [c for c in request if c["kind"] == "enum"]
-    branches = [c for c in request if c["kind"] == "branch"]
-    line = (f"Request: {sum(1 for c in enums if c['requests'])}/{len(enums)} enum values and "
-            f"{sum(1 for c in branches if c['requests'])}/{len(branches)} oneOf branches exercised.")
-    if missing:
-        line += " <b>Never exercised:</b> " + ", ".join(
-            f"<code>{_e(c['pointer'])}={_e(c['value'])}</code>" for c in missing) + "."
+    counts = cov["counts"]
+    line = (f"Request: {counts['enum_values_exercised']}/{counts['enum_values']} enum values and "
+            f"{counts['branches_exercised']}/{counts['branches']} oneOf branches exercised.")
+    if counts["never_exercised"]:
+        line += " <b>Never exercised:</b> " + ", ".join(f"<code>{_e(c)}</code>" for c in counts["never_exercised"]) + "."
     legend = '<p class="legend">' + "".join(
         f'<span class="chip c-{k}">{_e(w)}</span>' for k, w in CELL_WORDS.items()) + "</p>"
     statuses = _table(["status", "responses", "with failures"],
@@ -180,7 +175,7 @@ def _coverage(s: Mapping[str, Any]) -> str:
         f"<code>{_e(c['pointer'])}={_e(c['value'])}</code> ({c['requests']})" for c in undocumented) + "."
         if undocumented else "Every response enum value seen is documented.")
     return (f'<section id="coverage"><h2>Coverage matrix</h2><p>{line}</p>{legend}'
-            f'<h3>Request (what the suite sent)</h3>{_matrix(request, "coverage-matrix")}'
+            f'<h3>Request (what the suite sent)</h3>{_matrix(cov["request"], "coverage-matrix")}'
             f'<h3>Response (what 200 bodies contained)</h3><p>{response_line} Grey: never observed, '
             "which is the server's choice, not a gap in the suite.</p>"
             f'{_matrix(cov["response"], "coverage-matrix-response")}'
@@ -239,9 +234,8 @@ def _errata(s: Mapping[str, Any]) -> str:
 
 def render(s: Mapping[str, Any]) -> str:
     """The whole conformance section, one HTML string."""
-    # Every value scrubbed before it is rendered; the markup itself is never touched,
-    # so a short secret cannot garble the page (nor hide in an HTML escape).
-    s = redact.scrub(s)
+    # Every value was scrubbed when its record was written; the markup itself is never
+    # touched, so a short secret cannot garble the page (nor hide in an HTML escape).
     nav = ('<nav><a href="#conformance-checks">checks</a><a href="#coverage">coverage</a>'
            '<a href="#findings">findings</a><a href="#known">known issues</a><a href="#errata">errata</a>'
            '<a href="#results-table">tests</a></nav>')

@@ -1,4 +1,8 @@
-"""Human-readable views of an exchange: redacted request/response text and a curl line."""
+"""Human-readable views of an exchange: redacted request/response text and a curl line.
+
+Built once, when the exchange is recorded (harness/recording/events.py); the
+failure message, the report and the summary read them from the record.
+"""
 from __future__ import annotations
 
 import json
@@ -6,7 +10,7 @@ import shlex
 from typing import Any
 
 from contracts.checks.model import MISSING, Received, SentRequest
-from harness import redact
+from harness.recording.redact import REDACTOR as redact
 
 KEY_ENV = "BCTRL_API_KEY"
 BODY_PREVIEW = 2000

@@ -14,33 +14,28 @@ included. A failure while reading the body comes after the adapter returned;
 `settle(exchange)` from the client's exchange callback accounts for it.
 
 Once open, the breaker refuses to send (`TargetDown`, a pytest skip, so
-Hypothesis stops at once instead of shrinking), and `BreakerPlugin` ends the run
-after the current test with one line and exit code EXIT_TARGET_DOWN. What was
-found before stays in the event log and the reports.
+Hypothesis stops at once instead of shrinking); the pytest integration ends the
+run after the current test with one line and exit code EXIT_TARGET_DOWN
+(harness/plugin/breaker.py). What was found before stays in the event log and
+the reports.
 """
 from __future__ import annotations
 
-import json
 import threading
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
 import requests
 from requests.adapters import BaseAdapter
 
-from harness import redact
-from harness.events import read_events
-
-if TYPE_CHECKING:
-    from harness.client import Exchange
+from contracts.checks.model import Exchange
+from harness.transport.politeness import Throttled
 
 EXIT_TARGET_DOWN = 11  # distinct from 1 (violations), 4 (usage), 10 (unreachable at start)
 DEFAULT_THRESHOLD = 5
 # Before the target has given one usable answer it has proven nothing: two dead answers suffice.
 COLD_THRESHOLD = 2
 DEAD_STATUSES = frozenset({429, 502, 503, 504})
-EVENT_KIND = "target_down"
 
 
 class TargetDown(pytest.skip.Exception):  # type: ignore[misc,name-defined]
@@ -102,10 +97,10 @@ class CircuitBreaker:
                 self.tripped = self._line()
 
     def _line(self) -> str:
-        where = redact.text(self.url) or "the target"
+        where = self.url or "the target"
         what = (f"{self._consecutive} requests in a row to {where} got no usable answer" if self._answered
                 else f"the target never answered: the first {self._consecutive} requests to {where} failed")
-        return (f"run stopped, target down: {what} (last: {redact.text(self._last)[:160]}); {_hint(self._last)} "
+        return (f"run stopped, target down: {what} (last: {self._last[:160]}); {_hint(self._last)} "
                 f"(exit {EXIT_TARGET_DOWN}; what was found before is in the report)")
 
     def guard(self) -> None:
@@ -122,8 +117,6 @@ class CircuitBreaker:
 
     def around(self, send: Callable[[], requests.Response], timeout: Any) -> requests.Response:
         """Run one transport send: refuse when open, count what comes back."""
-        from harness.politeness import Throttled  # the client's 429 give-up
-
         self._flush()
         self.guard()
         try:
@@ -143,7 +136,7 @@ class CircuitBreaker:
             self._local.pending = True  # alive, unless reading the body fails (see settle)
         return response
 
-    def settle(self, exchange: "Exchange") -> None:
+    def settle(self, exchange: Exchange) -> None:
         """From the client: the exchange is complete; a body that failed to arrive is a dead answer."""
         if getattr(self._local, "pending", False):
             self._local.pending = False
@@ -169,33 +162,3 @@ class BreakerAdapter(BaseAdapter):
 
     def close(self) -> None:
         self.inner.close()
-
-
-class BreakerPlugin:
-    """Ends the run after the test in which the breaker opened, and sets the exit code.
-
-    Works across xdist: a worker records the line in the event log folder and
-    stops itself; the controller reads those records when the session ends.
-    """
-
-    def __init__(self, breaker: CircuitBreaker, events: Path, process: str, controller: bool) -> None:
-        self.breaker = breaker
-        self.events = events
-        self.process = process
-        self.controller = controller
-
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-        yield
-        if self.breaker.tripped is not None and not item.session.shouldstop:
-            self.events.mkdir(parents=True, exist_ok=True)
-            with (self.events / f"{EVENT_KIND}-{self.process}.jsonl").open("a", encoding="utf-8") as handle:
-                handle.write(json.dumps({"kind": EVENT_KIND, "line": self.breaker.tripped, "test": item.nodeid,
-                                         "dead_answers": self.breaker.dead_answers}) + "\n")
-            item.session.shouldstop = self.breaker.tripped
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        # The line itself is printed once, by pytest, as the reason the session was interrupted.
-        if self.controller and any(e.get("kind") == EVENT_KIND for e in read_events(self.events)):
-            session.exitstatus = EXIT_TARGET_DOWN

@@ -14,12 +14,10 @@
 from __future__ import annotations
 
 import copy
-import json
 import threading
 import uuid
 import warnings
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import schemathesis
@@ -28,13 +26,13 @@ from schemathesis.core.failures import CustomFailure, FailureGroup
 from schemathesis.specs.openapi.checks import ignored_auth
 
 from contracts import Contract
-from contracts.checks import REGISTRY, Finding, Received, SentRequest
+from contracts.checks import REGISTRY, Exchange, Finding, Received, SentRequest, judge_exchange
 from contracts.checks.model import MISSING, Intent, is_json_media_type
 from contracts.checks.registry import on_operation
-from harness import redact
-from harness.client import Exchange
-from harness.events import EventLog, exchange_record
-from harness.verdict import ConformanceFailure, ConformanceWarning, describe
+from harness.conformance import Judge
+from harness.transport.client import sent_request
+from harness.recording import REDACTOR
+from harness.verdict import ConformanceFailure, ConformanceWarning, describe, recorded_findings
 
 PREFIX = "bctrl:"
 
@@ -89,6 +87,7 @@ def schemathesis_config(contract: Contract, api_key: str, *, request_timeout: fl
 def build_schema(contract: Contract, base_url: str, api_key: str, *, request_timeout: float = 30.0,
                  seed: int | None = None, coverage_modes: tuple[str, ...] = ("positive", "negative")) -> Any:
     """The patched contract as a schemathesis schema, aimed at `base_url`, authenticated with `api_key`."""
+    register_custom_checks()
     config = schemathesis_config(contract, api_key, request_timeout=request_timeout, seed=seed,
                                  coverage_modes=coverage_modes)
     schema = schemathesis.openapi.from_dict(copy.deepcopy(_plain(contract.patched)), config=config)
@@ -135,68 +134,71 @@ def _ordinary_classifier(contract: Contract) -> Callable[[Any], bool] | None:
 
 
 def _sent_request(contract: Contract, api_key: str, prepared: Any, ordinary: Callable[[Any], bool] | None) -> SentRequest:
-    body = prepared.body
-    if isinstance(body, str):
-        body = body.encode("utf-8")
-    headers = {str(k): str(v) for k, v in prepared.headers.items()}
-    payload: Any = MISSING
-    if body:
-        try:
-            payload = json.loads(body)
-        except (ValueError, RecursionError):
-            payload = MISSING
-    draft = SentRequest(str(prepared.method).upper(), str(prepared.url), headers, body or None, payload)
+    draft = sent_request(prepared)
     intent = classify(contract, api_key, draft, ordinary)
-    return SentRequest(draft.method, draft.url, headers, draft.body, payload, intent, "schemathesis")
+    return SentRequest(draft.method, draft.url, draft.headers, draft.body, draft.payload, intent, "schemathesis")
 
 
-@dataclass
 class Bridge:
-    """What the registered custom checks judge with, for the test that is running."""
+    """Judges schemathesis' exchanges for the test that is running, with the suite's Judge.
 
-    contract: Contract
-    api_key: str
-    log: EventLog | None = None
-    test: str = ""
-    strict_warnings: bool = False
-    ordinary: Callable[[Any], bool] | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    # response object id -> (response, exchange, findings); the response is kept
-    # so its id cannot be reused while cached.
-    _seen: "OrderedDict[int, tuple[Any, Exchange, list[Finding]]]" = field(default_factory=OrderedDict)
-    # Set once ignored_auth has seen the operation refuse its no-key and bad-key
-    # probes. The CLI confirms this once per run (its engine shares the set of
-    # confirmed operations); schemathesis' pytest path has no such set and would
-    # probe twice after *every* 2xx (about 200 extra requests per run).
-    auth_confirmed: bool = False
+    One per process (the schemathesis test runs one case at a time). `run(case)`
+    sends a case through the suite's session and validates it; every other
+    request schemathesis sends while validating (its auth probes, content-type
+    controls) also goes through that session (see `RoutedTransport`) and is
+    judged and recorded here as a probe.
+    """
 
-    def exchange_for(self, response: Any) -> tuple[Exchange, list[Finding]]:
+    def __init__(self, judge: Judge, api_key: str, ordinary: Callable[[Any], bool] | None = None) -> None:
+        self.judge = judge
+        self.contract = judge.contract
+        self.api_key = api_key
+        self.ordinary = ordinary
+        self._lock = threading.Lock()
+        # Answer identity -> (exchange, findings, checks applied): our custom checks each judge the
+        # same answer once per check; the answer is built once and judged once per check.
+        self._seen: "OrderedDict[int, tuple[Any, Exchange, list[Finding], list[str]]]" = OrderedDict()
+        self._validating = False
+        self._probes: list[Any] = []
+        # Set once ignored_auth has probed the operation (whatever the outcome). The CLI
+        # probes once per run (its engine shares the set of confirmed operations);
+        # schemathesis' pytest path has no such set and would probe after *every* 2xx.
+        self.auth_probed = False
+
+    def exchange_for(self, response: Any) -> tuple[Exchange, list[Finding], list[str]]:
         with self._lock:
             hit = self._seen.get(id(response))
-            if hit is not None and hit[0] is response:
-                return hit[1], hit[2]
+            if hit is not None and hit[0] is response:  # the response is kept, so its id is not reused meanwhile
+                return hit[1], hit[2], hit[3]
             request = _sent_request(self.contract, self.api_key, response.request, self.ordinary)
+            REDACTOR.learn_request(request)  # generated proxy credentials: masked in every message from here on
             headers = {k: ", ".join(v) if isinstance(v, list) else str(v) for k, v in response.headers.items()}
             received = Received.build(response.status_code, headers, bytes(response.content or b""),
                                       elapsed=float(response.elapsed or 0.0))
-            entry = (response, Exchange(request, received), [])
+            entry = (response, Exchange(request, received), [], [])
             self._seen[id(response)] = entry
             while len(self._seen) > 32:
                 self._seen.popitem(last=False)
-            return entry[1], entry[2]
+            return entry[1], entry[2], entry[3]
 
-    def judge(self, name: str, response: Any) -> None:
+    def check(self, name: str, response: Any) -> None:
         """Run our check `name` on a schemathesis response; raise a schemathesis failure if it fails."""
-        exchange, collected = self.exchange_for(response)
+        exchange, collected, applied = self.exchange_for(response)
         assert exchange.response is not None
-        findings = list(REGISTRY[name].fn(self.contract, exchange.request, exchange.response))
-        collected.extend(findings)
-        failing = [f for f in findings if f.severity == "failure" or self.strict_warnings]
+        judged = judge_exchange(self.contract, exchange.request, exchange.response, [name])
+        collected.extend(judged.findings)
+        applied.extend(judged.applied)
+        failing = [f for f in judged.findings if f.severity == "failure" or self.judge.strict_warnings]
         if failing:
-            message = redact.text("\n".join(f.line() for f in failing))
+            message = REDACTOR.text("\n".join(f.line() for f in failing))
             raise CustomFailure(operation=f"{self.contract.method.upper()} {self.contract.path}",
                                 title=f"{name} (bctrl conformance check)", message=message,
                                 exception=AssertionError(message))
+
+    def observe(self, response: Any) -> None:
+        """From the transport: schemathesis sent a request of its own while validating (a probe)."""
+        if self._validating:
+            self._probes.append(response)
 
     def run(self, case: Any, *, base_url: str | None = None, session: Any = None, space_id: str | None = None) -> None:
         """Send one case, validate it with every enabled check, record it, and fail with our reproduction.
@@ -207,36 +209,68 @@ class Bridge:
         """
         if isinstance(case.body, dict):
             _pin_space(case.body, space_id)
-        if isinstance(case.body, (dict, list)):
-            _register_secrets(case.body)
         response = case.call(base_url=base_url, session=session)
-        exchange, findings = self.exchange_for(response)
+        exchange, findings, applied = self.exchange_for(response)
+        self._validating, self._probes = True, []
+        builtin: list[Finding] = []
         try:
-            case.validate_response(response, excluded_checks=[ignored_auth] if self.auth_confirmed else None)
+            case.validate_response(response, excluded_checks=[ignored_auth] if self.auth_probed else None)
         except FailureGroup as group:
             builtin = [_finding_of(f) for f in group.exceptions if not isinstance(f, CustomFailure)
                        or not str(f.title).endswith("(bctrl conformance check)")]
-            everything = findings + builtin
-            self._record(exchange, everything)
+        finally:
+            self._validating = False
+            probes, self._probes = self._probes, []
+        if probes:
+            self.auth_probed = True
+        verdict = self.judge.judge(exchange, source="schemathesis", findings=[*findings, *builtin], applied=applied)
+        for probe in probes:
+            probe_exchange, _, _ = self.exchange_for(probe)
+            self.judge.judge(probe_exchange, source="probe")
+        if any(f.severity == "failure" or self.judge.strict_warnings for f in verdict.findings):
             # Our reproduction replaces schemathesis' message (its curl line prints
             # generated proxy passwords verbatim); the findings stay attached for
-            # the known-issues matching, as for every other test.
-            failure = ConformanceFailure(self.reproduction(exchange, everything))
-            failure.exchange, failure.findings = exchange, everything
-            raise failure from None
-        self._record(exchange, findings)
-        if not self.auth_confirmed and 200 <= response.status_code < 300 and exchange.request.intent in ("valid", "extreme"):
-            self.auth_confirmed = True  # ignored_auth just probed this 2xx and the probes were refused
-        for finding in findings:
-            warnings.warn(ConformanceWarning(redact.text(f"{finding.line()} [schemathesis {exchange.request.intent}]")),
+            # the known-issues decision, as for every other test.
+            raise ConformanceFailure("schemathesis case failed:\n" + describe(verdict.record), exchange=exchange,
+                                     findings=verdict.findings, known=verdict.known)
+        for finding in recorded_findings(verdict.record):
+            warnings.warn(ConformanceWarning(f"{finding.line()} [schemathesis {exchange.request.intent}]"),
                           stacklevel=2)
 
-    def reproduction(self, exchange: Exchange, findings: list[Finding]) -> str:
-        return "schemathesis case failed:\n" + describe(exchange, findings, self.api_key)
 
-    def _record(self, exchange: Exchange, findings: list[Finding]) -> None:
-        if self.log is not None:
-            self.log.write(exchange_record(exchange, findings, test=self.test, api_key=self.api_key))
+class RoutedTransport:
+    """schemathesis' requests transport, always through the suite's session.
+
+    schemathesis drops the session for some requests of its own (the
+    ignored_auth probes strip the session to strip credentials; content-type
+    controls pass none), and would send them with a fresh `requests` session:
+    outside the budget, the pacing, the breaker and the created-runtimes
+    ledger. The suite's session carries no credentials (the key travels in each
+    request's own header), so routing every send through it keeps the probes
+    keyless and accounted for.
+    """
+
+    def __init__(self, inner: Any, session: Any, bridge: Bridge) -> None:
+        self.inner = inner
+        self.session = session
+        self.bridge = bridge
+
+    def send(self, case: Any, *, session: Any = None, **kwargs: Any) -> Any:
+        response = self.inner.send(case, session=session if session is not None else self.session, **kwargs)
+        if session is None:
+            self.bridge.observe(response)
+        return response
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def route_through(schema: Any, session: Any, bridge: Bridge) -> Any:
+    """Make every request of `schema`'s operations go through `session` (see RoutedTransport)."""
+    routed = RoutedTransport(schema.transport, session, bridge)
+    schema.__class__ = type(f"Routed{type(schema).__name__}", (type(schema),),
+                            {"transport": property(lambda self: routed)})
+    return schema
 
 
 def _finding_of(failure: Any) -> Finding:
@@ -244,7 +278,7 @@ def _finding_of(failure: Any) -> Finding:
     lines = [line.strip() for line in str(getattr(failure, "message", "") or "").splitlines() if line.strip()]
     title = str(getattr(failure, "title", "") or type(failure).__name__)
     message = title + (": " + " / ".join(lines) if lines else "")
-    return Finding(f"schemathesis.{type(failure).__name__}", "failure", "", redact.text(message[:600]))
+    return Finding(f"schemathesis.{type(failure).__name__}", "failure", "", message[:600])
 
 
 def _pin_space(body: dict[str, Any], space_id: str | None) -> None:
@@ -257,23 +291,6 @@ def _pin_space(body: dict[str, Any], space_id: str | None) -> None:
         return  # a negative case whose point is the malformed spaceId: keep it
     if len(current) == 36:
         body["spaceId"] = space_id
-
-
-def _register_secrets(payload: Any) -> None:
-    # Only long generated credentials: registering "null" or "0000" as a secret
-    # would scrub them from every message (see contracts/checks/secrets.py).
-    from contracts.checks.secrets import MIN_SECRET_LENGTH, SECRET_FIELDS
-
-    stack = [payload]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in SECRET_FIELDS and isinstance(value, str) and len(value) >= MIN_SECRET_LENGTH:
-                    redact.register(value)
-                stack.append(value)
-        elif isinstance(node, list):
-            stack.extend(node)
 
 
 _ACTIVE: list[Bridge] = []
@@ -291,7 +308,7 @@ def deactivate() -> None:
 def _make_check(name: str) -> Callable[[Any, Any, Any], None]:
     def bridged(ctx: Any, response: Any, case: Any) -> None:
         if _ACTIVE:
-            _ACTIVE[0].judge(name, response)
+            _ACTIVE[0].check(name, response)
 
     bridged.__name__ = PREFIX + name
     bridged.__doc__ = REGISTRY[name].summary
@@ -311,32 +328,6 @@ def register_custom_checks() -> list[str]:
     return names
 
 
-register_custom_checks()
 
-
-def _pytest_nodeid_shim() -> None:
-    """schemathesis 4.32.5's `from_fixture` reads and rewrites `item._nodeid`, which pytest 9.2 renamed `_id`.
-
-    Without this, every lazily loaded schema test dies with AttributeError.
-    Remove it once schemathesis follows pytest's rename.
-    """
-    from _pytest import nodes
-
-    if hasattr(nodes.Node, "_nodeid"):
-        return
-    from _pytest.nodeid import coerce_node_id
-
-    def get(self: Any) -> str:
-        return str(self._id)
-
-    def set_(self: Any, value: str) -> None:
-        self._id = coerce_node_id(value)
-
-    nodes.Node._nodeid = property(get, set_)  # type: ignore[attr-defined]
-
-
-_pytest_nodeid_shim()
-
-
-def bridge_for(contract: Contract, api_key: str, *, log: EventLog | None, test: str, strict_warnings: bool) -> Bridge:
-    return Bridge(contract, api_key, log, test, strict_warnings, _ordinary_classifier(contract))
+def bridge_for(judge: Judge, api_key: str) -> Bridge:
+    return Bridge(judge, api_key, _ordinary_classifier(judge.contract))

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from jsonschema import Draft202012Validator
 
 from contracts import Contract
-from contracts.catalog import _walk, branch_label, discriminator_of  # the catalog's own walk: same keys
+from contracts.catalog import branch_label, discriminator_of, walk  # the catalog's own walk: same keys
 from contracts.checks.model import MISSING
 
 JSON_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
@@ -78,7 +78,7 @@ class BranchIndex:
 
     def __init__(self, schema: Mapping[str, Any]) -> None:
         self.nodes: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {}
-        for _, node, pointer, branches in _walk(dict(schema), "", ()):
+        for _, node, pointer, branches in walk(dict(schema)):
             if isinstance(node.get("oneOf"), list):
                 self.nodes[(pointer, branches)] = node
 

@@ -23,8 +23,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
-from harness import redact
-from harness.budget import BudgetExhausted, SharedBudget
+from harness.transport.budget import BudgetExhausted, SharedBudget
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 EventSink = Callable[[dict[str, Any]], None]
@@ -95,7 +94,7 @@ class PoliteAdapter(HTTPAdapter):
 
     def _emit(self, kind: str, request: requests.PreparedRequest, **fields: Any) -> None:
         if self.on_event is not None:
-            self.on_event({"kind": kind, "method": request.method, "url": redact.text(request.url or ""), **fields})
+            self.on_event({"event": kind, "method": request.method, "url": request.url or "", **fields})
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         create = self._is_create(request)
@@ -107,17 +106,24 @@ class PoliteAdapter(HTTPAdapter):
                 except BudgetExhausted as exc:
                     self._emit("budget_exhausted", request, message=str(exc))
                     raise
+            created = True  # unless the answer says otherwise: a lost answer may hide a created runtime
             try:
                 response = super().send(request, *args, **kwargs)
+                created = 200 <= response.status_code < 300
             except requests.ConnectionError as exc:
-                safe = request.method in IDEMPOTENT or never_reached_server(exc)
+                reached = not never_reached_server(exc)
+                created = reached
+                safe = request.method in IDEMPOTENT or not reached
                 if not safe or connection_retries >= self.policy.max_connection_retries:
                     raise
                 wait = self.policy.backoff * 2 ** connection_retries
                 connection_retries += 1
-                self._emit("retry", request, reason=redact.text(str(exc))[:200], attempt=connection_retries, waited=wait)
+                self._emit("retry", request, reason=str(exc)[:200], attempt=connection_retries, waited=wait)
                 self.sleep(wait)
                 continue
+            finally:
+                if create and self.budget is not None:
+                    self.budget.settle(created=created)
             if response.status_code != 429:
                 if create and self.on_created is not None and 200 <= response.status_code < 300 \
                         and not kwargs.get("stream"):
@@ -133,7 +139,7 @@ class PoliteAdapter(HTTPAdapter):
                        if wait > self.policy.max_retry_wait else f"{throttles + 1} answers 429 in a row")
                 self._emit("throttled", request, retry_after=response.headers.get("Retry-After"), waited=0,
                            gave_up=True)
-                raise Throttled(f"the target throttled {request.method} {redact.text(request.url or '')} "
+                raise Throttled(f"the target throttled {request.method} {request.url or ''} "
                                 f"({why}); not judged. Lower --rate-limit or retry later")
             throttles += 1
             self._emit("throttled", request, retry_after=response.headers.get("Retry-After"), waited=wait,

@@ -1,0 +1,50 @@
+"""Everything one pytest process knows about the run it takes part in, built once in pytest_configure."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from contracts import Contract
+from harness.conformance import Judge
+from harness.known_issues import KnownIssue
+from harness.recording import EventWriter
+from harness.target import TargetConfig
+from harness.transport import CircuitBreaker, Limits
+
+
+@dataclass
+class RunContext:
+    contract: Contract
+    target: TargetConfig
+    limits: Limits
+    run_id: str
+    seed: int | None
+    profile: str
+    reports_dir: Path
+    process: str  # an xdist worker id (gw0), or main-<pid>
+    controller: bool  # the process that writes the views (never an xdist worker)
+    timeout: float
+    max_retry_wait: float
+    strict_warnings: bool
+    breaker: CircuitBreaker
+    known: tuple[KnownIssue, ...] = ()
+    writer: EventWriter | None = None
+    judge: Judge = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.judge = Judge(self.contract, self.writer, known=self.known, target=self.target_key,
+                           strict_warnings=self.strict_warnings)
+
+    @property
+    def events_dir(self) -> Path:
+        return self.reports_dir / ".events"
+
+    @property
+    def target_key(self) -> str:
+        """What known-issue `target` globs match: the base URL, or `embedded`."""
+        return self.target.base_url or "embedded"
+
+    @property
+    def name_prefix(self) -> str:
+        """Prefix of every runtime name this run sends, so its runtimes can be found and cleaned up."""
+        return f"conformance-{self.run_id}-"
