@@ -1,7 +1,9 @@
 """The fixtures tests use: the contract, the target (the embedded mock starts here), the client, `conformance`."""
 from __future__ import annotations
 
+import json
 from typing import Any, Iterator
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -91,25 +93,25 @@ def client(target_url: str, run: RunContext) -> Iterator[ApiClient]:
 
     def on_exchange(exchange: Exchange) -> None:
         run.breaker.settle(exchange)
-        response = exchange.response
-        if response is not None and 200 <= response.status < 300 \
-                and exchange.request.method == run.contract.method.upper():
-            ledger(response.json, exchange.request.label)
 
-    def on_created(response: Any) -> None:  # a create sent by another library through our session
-        REDACTOR.learn_request(sent_request(response.request))  # before anything of it is written down
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        ledger(body)
+    def on_read(response: Any, body: bytes, truncated: bool) -> None:
+        """Every answer read through the session, whoever sent it: 2xx creates go to the ledger."""
+        request = sent_request(response.request)
+        REDACTOR.learn_request(request)  # before anything of it is written down
+        if 200 <= response.status_code < 300 and request.method == run.contract.method.upper() \
+                and urlsplit(request.url).path.endswith(run.contract.path):
+            try:
+                parsed = json.loads(body) if not truncated else None
+            except ValueError:
+                parsed = None
+            ledger(parsed, api.label_in_flight() or "schemathesis")
 
     adapter = PoliteAdapter(SharedBudget(run.events_dir, run.limits), run.contract.path,
                             policy=RetryPolicy(max_retry_wait=run.max_retry_wait),
-                            on_event=on_event, on_created=on_created)
+                            on_event=on_event)
     api = ApiClient(target_url, run.target.api_key, run.contract.path,
                     timeout=(min(5.0, run.timeout), run.timeout), on_exchange=on_exchange,
-                    on_request=REDACTOR.learn_request, politeness=adapter)
+                    on_request=REDACTOR.learn_request, on_read=on_read, politeness=adapter)
     run.breaker.install(api.session, api.url)  # outermost: a dead target stops everything sent through the session
     yield api
     api.close()

@@ -232,8 +232,12 @@ def _cut_short(run: RunContext, report: pytest.TestReport, error: BaseException 
         from harness.verdict import describe
 
         report.outcome = "failed"
-        report.longrepr = (f"{len(found)} failing exchange(s) before the test was cut short ({why}); "
-                           "the first:\n" + describe(found[0]))
+        lines = [f"{len(found)} failing exchange(s) before the test was cut short ({why}):"]
+        lines += [f"  - [{r.get('label') or r.get('source')}] " + "; ".join(
+            f"{f['check']}: {f['message']}" for f in r.get("findings") or () if f["severity"] == "failure")
+            for r in found[:5]]
+        lines += [f"  ... and {len(found) - 5} more"] if len(found) > 5 else []
+        report.longrepr = "\n".join(lines) + "\n\nthe first:\n" + describe(found[0])
     return why
 
 

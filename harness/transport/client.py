@@ -6,6 +6,7 @@ recording layer redacts them when it writes them down.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any, Callable
 
@@ -26,6 +27,7 @@ class ApiClient:
     def __init__(self, base_url: str, api_key: str, path: str, *, timeout: tuple[float, float] = DEFAULT_TIMEOUT,
                  on_exchange: Callable[[Exchange], None] | None = None,
                  on_request: Callable[[SentRequest], None] | None = None,
+                 on_read: Callable[[requests.Response, bytes, bool], None] | None = None,
                  max_response_bytes: int = MAX_RESPONSE_BYTES, politeness: PoliteAdapter | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
@@ -34,9 +36,10 @@ class ApiClient:
         self.max_response_bytes = max_response_bytes
         self.on_exchange = on_exchange
         self.on_request = on_request  # before sending: e.g. the redactor learns the request's credentials
+        self._local = threading.local()
         # Never follows redirects, never reads a body past the cap: for everything sent
         # through this session, schemathesis included (see harness/session.py).
-        self.session = CappedSession(max_response_bytes)
+        self.session = CappedSession(max_response_bytes, on_read=on_read)
         self.session.headers.update({"User-Agent": "bctrl-conformance/1", "Accept": "application/json"})
         if politeness is not None:
             # Budget, pacing, 429 and safe retries live in the transport, so anything
@@ -71,7 +74,18 @@ class ApiClient:
             self.on_exchange(exchange)
         return exchange
 
+    def label_in_flight(self) -> str:
+        """The label of the request this thread is sending through our own `send` ("" for other callers)."""
+        return getattr(self._local, "label", "")
+
     def _transmit(self, request: SentRequest) -> Exchange:
+        self._local.label = request.label
+        try:
+            return self._transmit_labelled(request)
+        finally:
+            self._local.label = ""
+
+    def _transmit_labelled(self, request: SentRequest) -> Exchange:
         started = time.monotonic()
         try:
             with self.session.request(request.method, request.url, data=request.body, headers=request.headers,

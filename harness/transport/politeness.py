@@ -79,10 +79,8 @@ class PoliteAdapter(HTTPAdapter):
     """An HTTPAdapter that takes a budget slot before each attempt and retries only when safe."""
 
     def __init__(self, budget: SharedBudget | None, create_path: str, *, policy: RetryPolicy = RetryPolicy(),
-                 on_event: EventSink | None = None, sleep: Callable[[float], None] = time.sleep,
-                 on_created: Callable[[requests.Response], None] | None = None) -> None:
+                 on_event: EventSink | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
         super().__init__()
-        self.on_created = on_created
         self.budget = budget
         self.create_path = create_path
         self.policy = policy
@@ -125,11 +123,6 @@ class PoliteAdapter(HTTPAdapter):
                 if create and self.budget is not None:
                     self.budget.settle(created=created)
             if response.status_code != 429:
-                if create and self.on_created is not None and 200 <= response.status_code < 300 \
-                        and not kwargs.get("stream"):
-                    # Not streamed: the caller reads the whole body anyway (schemathesis does);
-                    # our own client streams with a cap and reports created runtimes itself.
-                    self.on_created(response)
                 return response
             asked = retry_after_seconds(response.headers.get("Retry-After"))
             wait = asked if asked is not None else self.policy.default_wait * 2 ** throttles

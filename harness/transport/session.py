@@ -18,7 +18,7 @@ it, whatever the caller passes:
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import requests
 
@@ -34,8 +34,10 @@ class CappedRaw:
     caller that keeps what it read keeps at most the prefix of a cut-off body.
     """
 
-    def __init__(self, raw: Any, max_bytes: int, *, declared_too_big: bool = False) -> None:
+    def __init__(self, raw: Any, max_bytes: int, *, declared_too_big: bool = False,
+                 on_done: Callable[[bytes, bool], None] | None = None) -> None:
         self._raw = raw
+        self._on_done = on_done  # (the body as read, cut off?) once the body has been read to its end or the cap
         self._max = max_bytes
         self._keep = min(KEEP_WHEN_TRUNCATED, max_bytes)
         self._too_big = declared_too_big  # Content-Length already says it is over the cap
@@ -46,6 +48,7 @@ class CappedRaw:
     def stream(self, amt: int | None = 2**16, decode_content: bool | None = None) -> Iterator[bytes]:
         seen = given = 0
         held: list[bytes] = []
+        prefix: list[bytes] = []
         for chunk in self._raw.stream(amt, decode_content=decode_content):
             seen += len(chunk)
             if given < self._keep:
@@ -53,15 +56,23 @@ class CappedRaw:
                 given += len(part)
                 chunk = chunk[len(part):]
                 if part:
+                    prefix.append(part)
                     yield part
             if seen > self._max or (self._too_big and given >= self._keep):
                 self.truncated = True
                 # Unread body is left on the connection: close it, so the pool never reuses it.
                 self._raw.close()
+                self._done(b"".join(prefix), True)
                 return
             if chunk:
                 held.append(chunk)
         yield from held
+        self._done(b"".join(prefix + held), False)
+
+    def _done(self, body: bytes, truncated: bool) -> None:
+        callback, self._on_done = self._on_done, None  # once per answer
+        if callback is not None:
+            callback(body, truncated)
 
     def read(self, amt: int | None = None, decode_content: bool | None = None, **_: Any) -> bytes:
         if self._reader is None:
@@ -85,19 +96,28 @@ def declared_length(response: requests.Response) -> int | None:
 
 
 class CappedSession(requests.Session):
-    """A Session that never follows redirects and passes on no body longer than `max_bytes` (see CappedRaw)."""
+    """A Session that never follows redirects and passes on no body longer than `max_bytes` (see CappedRaw).
 
-    def __init__(self, max_bytes: int) -> None:
+    `on_read(response, body, truncated)` is called once for every answer whose
+    body has been read (to its end or to the cap), whoever sent the request and
+    however it reads (schemathesis streams and reads the whole body; our client
+    streams too): the suite's ledger of created runtimes sees every answer there.
+    """
+
+    def __init__(self, max_bytes: int, on_read: Callable[[requests.Response, bytes, bool], None] | None = None) -> None:
         super().__init__()
         self.max_bytes = max_bytes
+        self.on_read = on_read
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         kwargs["allow_redirects"] = False
         stream = kwargs.pop("stream", False)
         response = super().send(request, stream=True, **kwargs)
         declared = declared_length(response)
+        on_read = self.on_read
+        done = (lambda body, truncated: on_read(response, body, truncated)) if on_read is not None else None
         response.raw = CappedRaw(response.raw, self.max_bytes,
-                                 declared_too_big=declared is not None and declared > self.max_bytes)
+                                 declared_too_big=declared is not None and declared > self.max_bytes, on_done=done)
         if not stream:
             response.content  # noqa: B018 - read now, through the cap, as a non-streaming caller expects
         return response
