@@ -2,23 +2,35 @@
 
 Each case has an id that reads like the catalog (`missing:/spaceId`,
 `type:/config/proxy/port=boolean`, `enum:/config/fingerprint/browser=Chrome`,
-`format:/spaceId=no-hyphens`, `discriminator:/config/proxy/mode=unknown-value`,
+`format:/spaceId=no-hyphens`, `discriminator:/config/proxy/mode=direct`,
 `mix:/config/proxy=saved-with-custom-fields`, `body:array`), the JSON pointer
 it breaks and why. Kinds:
 - missing: each required property, in each oneOf branch it is required in;
-- type: each typed field given a value of a confusable wrong type
-  (strategies/invalid.yaml), and null for each required non-nullable field;
-- enum / discriminator: a case variant of the first value and an unknown
-  value, plus values the response allows at the same pointer but the request
-  does not (`type=desktop`);
+- type: each typed field, optional ones included, given a value of a
+  confusable wrong type (strategies/invalid.yaml `wrong_types`), then one value
+  of every other JSON type it does not allow (`any_type`), and null wherever
+  null is not allowed (an optional field is left out, not nulled);
+- enum / discriminator: a case variant of the first value, an unknown value,
+  the plausible neighbours of strategies/neighbours.yaml (`mode=direct`,
+  `locale=en_US`), values the response allows at the same pointer but the
+  request does not (`type=desktop`), and a bounded sample of the values other
+  enums of the contract use (`stealth=http`);
 - format: non-uuids in each `format: uuid` field;
 - mix: a discriminated branch's required fields under a sibling's discriminator
   value, only where that truly breaks the schema;
+- credentials: a branch holding credentials, with them, missing a required
+  field: the error answer must not quote the credentials;
 - body: JSON that is not an object.
 
 Every candidate is validated against the request schema (formats checked);
 one the schema allows is not invalid and is left out, so nothing the schema
 permits (an extra property, say) can end up here.
+
+`lax_json_bodies()` adds raw bodies that are not JSON at all by RFC 8259 but
+that a lax parser reads (NaN, trailing commas, comments, single quotes, bytes
+that are not UTF-8, ...), each with the section that forbids it; what RFC 8259
+allows (a byte order mark, duplicate names, a lone surrogate escape) is left
+out, with the reason, in strategies/invalid.yaml.
 """
 from __future__ import annotations
 
@@ -32,13 +44,15 @@ from typing import Any, Mapping
 import yaml
 
 from contracts import Contract
+from contracts.credentials import CREDENTIAL_FIELDS
 from strategies.builder import Builder, fill_none
 from strategies.covering import chain_plan
-from strategies.domains import Domains
-from strategies.schema import (Field, chain_id, fields, json_type, normalize_chain, parent, segments, split_branch,
-                               types_of)
+from strategies.domains import Domains, load_domains
+from strategies.schema import (Field, chain_id, fields, is_free_form, json_type, normalize_chain, parent, primary_type,
+                               segments, split_branch, types_of)
 
 INGREDIENTS = Path(__file__).resolve().parent / "invalid.yaml"
+NEIGHBOURS = Path(__file__).resolve().parent / "neighbours.yaml"
 
 
 @dataclass(frozen=True)
@@ -53,9 +67,30 @@ class InvalidCase:
         return f"{self.id}: {self.reason}"
 
 
+@dataclass(frozen=True)
+class RawCase:
+    """A body that is not JSON by RFC 8259 (but a lax parser reads it), sent as raw bytes."""
+
+    id: str  # `lax-json:nan`
+    pointer: str  # where the offending text sits (`/metadata/lax`; "" = the whole body)
+    reason: str  # what it is and the RFC section that forbids it
+    body: bytes = field(repr=False)
+    content_type: str = "application/json"
+
+    @property
+    def label(self) -> str:
+        return f"{self.id}: {self.reason}"
+
+
 @lru_cache(maxsize=2)
 def _ingredients(path: Path = INGREDIENTS) -> Mapping[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=2)
+def load_neighbours(path: Path = NEIGHBOURS) -> Mapping[str, Mapping[str, str]]:
+    """strategies/neighbours.yaml: pointer -> {plausible wrong value: why}."""
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
 
 def _instance_pointer(pointer: str) -> str:
@@ -82,10 +117,12 @@ _REMOVE: Any = object()
 
 
 class _Catalog:
-    def __init__(self, contract: Contract, builder: Builder, ingredients: Mapping[str, Any]) -> None:
+    def __init__(self, contract: Contract, builder: Builder, ingredients: Mapping[str, Any],
+                 neighbours: Mapping[str, Mapping[str, str]]) -> None:
         self.contract = contract
         self.builder = builder
         self.ingredients = ingredients
+        self.neighbours = neighbours
         self.validator = contract.request_validator()
         self.fields = fields(contract.request_schema)
         counts: dict[str, int] = {}
@@ -127,6 +164,7 @@ class _Catalog:
         self.enums()
         self.formats()
         self.mixes()
+        self.credentials()
         self.bodies()
         return tuple(self.cases.values())
 
@@ -147,6 +185,7 @@ class _Catalog:
         probes = []
         for kind in sorted(allowed - {"null"}) or []:
             probes += self.ingredients["wrong_types"].get(kind, [])
+        probes += self.ingredients["any_type"]  # then every other type, once each (the first probe of a type wins)
         for probe in probes:
             kind = json_type(probe["value"])
             if kind in allowed or (kind == "integer" and "number" in allowed):
@@ -154,9 +193,9 @@ class _Catalog:
             self.add(f"type:{f.pointer}={kind}{self.where(f)}", f.pointer,
                      f"{probe['why']}; {f.pointer} must be {' or '.join(sorted(allowed))}",
                      _set(base, f.pointer, probe["value"]))
-        if f.required and "null" not in allowed:
-            self.add(f"type:{f.pointer}=null{self.where(f)}", f.pointer, self.ingredients["null_why"],
-                     _set(base, f.pointer, None))
+        if "null" not in allowed:
+            why = self.ingredients["null_why" if f.required else "null_why_optional"]
+            self.add(f"type:{f.pointer}=null{self.where(f)}", f.pointer, why, _set(base, f.pointer, None))
 
     def enums(self) -> None:
         response_values = {e.pointer: e.values for e in self.contract.enums_on("response")}
@@ -183,8 +222,28 @@ class _Catalog:
             for value in response_values.get(entry.pointer, ()):
                 if value not in entry.values:
                     candidates.append((value, f"{value!r} is a response value here, not a request one ({documented})"))
+            for value, why in (self.neighbours.get(entry.pointer) or {}).items():
+                candidates.append((value, f"{value!r}: {why}; not one of the documented values ({documented})"))
+            candidates += self._cross_enum(entry, documented, {value for value, _ in candidates})
             for value, why in candidates:
+                if value in entry.values:
+                    continue  # the contract allows it (now): not invalid
                 self.add(f"{kind}:{entry.pointer}={value}{where}", entry.pointer, why, _set(base, entry.pointer, value))
+
+    def _cross_enum(self, entry: Any, documented: str, already: set[Any]) -> list[tuple[Any, str]]:
+        """Up to `cross_enum_max` values other enums use: the first new value of each, in document order."""
+        out: list[tuple[Any, str]] = []
+        taken = set(entry.values) | already
+        for other in self.contract.enums_on("request"):
+            if len(out) >= int(self.ingredients.get("cross_enum_max", 4)):
+                break
+            if other.pointer == entry.pointer:
+                continue
+            value = next((v for v in other.values if v not in taken), None)
+            if value is not None:
+                taken.add(value)
+                out.append((value, f"{value!r} is a value of {other.pointer}, not of {entry.pointer} ({documented})"))
+        return out
 
     def formats(self) -> None:
         for f in self.fields:
@@ -219,6 +278,34 @@ class _Catalog:
                 return segments(e.pointer)[-1]
         return None
 
+    def credentials(self) -> None:
+        """Per branch holding credentials: them present, a required sibling missing (the error must not quote them)."""
+        groups: dict[tuple[str, ...], list[Field]] = {}
+        for f in self.fields:
+            if f.name in CREDENTIAL_FIELDS and primary_type(f.schema) == "string":
+                groups.setdefault(f.branches, []).append(f)
+        for branches, creds in groups.items():
+            holder = parent(creds[0].pointer)
+            siblings = [g for g in self.fields if g.branches == branches and g.required and parent(g.pointer) == holder
+                        and not (isinstance(g.schema.get("enum"), list) and len(g.schema["enum"]) == 1)]
+            if not siblings:
+                continue
+            target = siblings[0]
+            wanted = {c.pointer for c in creds}
+            plan = chain_plan(branches)
+            name = self.builder.domains.role("name")
+            if name:
+                plan[name] = self.builder.name_for("invalid")
+            payload = self.builder.build(
+                plan, seed=f"invalid|credentials|{target.pointer}",
+                fill=lambda p, n: any(w == p or w.startswith(p + "/") for w in wanted))
+            names = " and ".join(repr(c.name) for c in creds)
+            scope = normalize_chain(branches)
+            within = f" in the {chain_id(scope)} branch" if scope else ""
+            self.add(f"credentials:{target.pointer}=missing{self.where(target)}", target.pointer,
+                     f"{target.name!r} is required{within}; the request carries {names}, "
+                     "which the error answer must not quote", _set(payload, target.pointer, _REMOVE))
+
     def bodies(self) -> None:
         name = self.builder.domains.role("name")
         payload = self.builder.build({name: self.builder.name_for("invalid")} if name else {}, seed="invalid")
@@ -235,5 +322,49 @@ def invalid_payloads(contract: Contract, *, space_id: str, name_prefix: str = ""
     broken server accepts is still found and cleaned up with the run's runtimes.
     """
     builder = Builder(contract, space_id=space_id, name_prefix=name_prefix, domains=domains)
-    return _Catalog(contract, builder, _ingredients()).build()
+    return _Catalog(contract, builder, _ingredients(), load_neighbours()).build()
+
+
+_MARK = "@@lax-json@@"
+
+
+def lax_json_bodies(contract: Contract, *, space_id: str, name_prefix: str = "",
+                    domains: Domains | None = None) -> tuple[RawCase, ...]:
+    """Raw bodies RFC 8259 forbids but a lax parser reads, each built from a valid payload.
+
+    Generates one `RawCase` per entry of strategies/invalid.yaml `lax_json`:
+    the valid payload's free-form object (metadata; an undeclared top-level
+    member when the contract has none) holds `"lax": <placeholder>`, and the
+    placeholder, that member or the whole text is replaced by the offending
+    text, so a lax parser would read a valid payload and only a strict one
+    refuses it. Names start with `name_prefix` + the case id (a server that
+    accepts one is cleaned up with the run). Deterministic.
+    """
+    domains = domains or load_domains()
+    builder = Builder(contract, space_id=space_id, name_prefix=name_prefix, domains=domains)
+    holder = next((f.pointer for f in fields(contract.request_schema)
+                   if not f.branches and "oneOf" not in f.schema and is_free_form(f.schema)), None)
+    name = domains.role("name")
+    out = []
+    for entry in _ingredients()["lax_json"]:
+        case_id = f"lax-json:{entry['id']}"
+        plan: dict[str, Any] = {name: builder.name_for(case_id)} if name else {}
+        if holder is not None:
+            plan[holder] = {"lax": _MARK}
+        payload = builder.build(plan, seed=case_id)
+        if holder is None:
+            payload["lax"] = _MARK
+        text = json.dumps(payload, ensure_ascii=False)
+        member, value = f'"lax": "{_MARK}"', f'"{_MARK}"'
+        new = str(entry["text"])
+        if entry["replace"] == "body":
+            text = new.replace("{body}", text)
+        else:
+            text = text.replace(member if entry["replace"] == "member" else value, new)
+        body = text.encode(entry.get("encoding", "utf-8"))
+        if "bytes_hex" in entry:
+            body = body.replace(b"{bytes}", bytes.fromhex(str(entry["bytes_hex"])))
+        where = f"{holder or ''}/lax" if entry["replace"] != "body" else ""
+        out.append(RawCase(case_id, where, str(entry["rfc"]), body))
+    return tuple(out)
 
