@@ -2,8 +2,14 @@
 
 Both tools run against the same servers in the same run, one after the other,
 sequentially (no other load), and are measured the same way: wall time of the
-whole command, requests counted at the server. Results go to
-reports/benchmark/results.{json,md}.
+whole command; requests, creates and the first failing request counted at the
+server (benchmarks/counting.py); a mutant counts as detected with the right
+check named when the tool fails and names a check the mutant's `catches`
+lists, schemathesis' failure codes read through benchmarks/check_map.yaml.
+
+Results go to reports/benchmark/results.{json,md}; `--save` also writes them to
+benchmarks/RESULTS.md and benchmarks/results.json, the files the README's
+figures are copied from (a selftest holds the README to them).
 """
 from __future__ import annotations
 
@@ -18,6 +24,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from benchmarks import tools
 from benchmarks.counting import RequestCounter
 from benchmarks.growth import measure_growth
@@ -25,39 +33,55 @@ from contracts import load_contract
 from mock import ServerThread
 
 KEY = "benchmark-key-7f3a9c2e"
+HERE = Path(__file__).resolve().parent
+CHECK_MAP = HERE / "check_map.yaml"
 
 
-def verdict(target: str, returncode: int, expected: tuple[str, ...], named: list[str]) -> str:
+def check_map() -> dict[str, set[str]]:
+    """The suite's check name -> the schemathesis codes that name the same defect."""
+    return {name: set(codes or ()) for name, codes in yaml.safe_load(CHECK_MAP.read_text()).items()}
+
+
+def named_checks(tool: str, named: list[str], mapping: dict[str, set[str]]) -> set[str]:
+    """What a tool named, in the suite's vocabulary of checks."""
+    if tool == "suite":
+        return set(named)
+    return {check for check, codes in mapping.items() if codes & set(named)}
+
+
+def verdict(target: str, returncode: int, expected: tuple[str, ...], named: set[str]) -> str:
+    """One rule for both tools."""
     if returncode not in (0, 1):
         return f"error (exit {returncode})"
     if target == "reference":
         return "clean" if returncode == 0 else "false alarm"
     if returncode == 0:
         return "missed"
-    if expected and not set(expected) & set(named):
-        return "detected (other check)"
-    return "detected"
+    return "detected" if set(expected) & named else "detected (other check)"
 
 
 def bench_target(name: str, expected: tuple[str, ...], workdir: Path, contract_file: Path, seed: int,
-                 skip_schemathesis: bool, suite_args: list[str]) -> list[tools.ToolRun]:
-    from tests.selftest.mutants.catalog import build_app
+                 tools_to_run: tuple[str, ...], suite_args: list[str], latency: float,
+                 mapping: dict[str, set[str]]) -> list[dict[str, Any]]:
+    from tests.selftest.mutants import build_app
 
-    counter = RequestCounter(build_app(name, KEY))
-    runs = []
+    counter = RequestCounter(build_app(name, KEY), latency=latency)
+    rows = []
     with ServerThread(counter) as server:
-        rc, seconds, output, reports = tools.run_suite(server.url, KEY, workdir, *suite_args)
-        named = tools.checks_in_events(reports)
-        runs.append(tools.ToolRun("suite", name, rc, round(seconds, 2), counter.take(),
-                                  tools.suite_first_failure(reports), named, output[-1500:]))
-        runs[-1].verdict = verdict(name, rc, expected, named)  # type: ignore[attr-defined]
-        if not skip_schemathesis:
-            rc, seconds, output, report_dir = tools.run_schemathesis(contract_file, server.url, KEY, workdir, seed)
-            codes = tools.schemathesis_codes(output)
-            runs.append(tools.ToolRun("schemathesis", name, rc, round(seconds, 2), counter.take(),
-                                      tools.schemathesis_first_failure(output, report_dir), codes, output[-1500:]))
-            runs[-1].verdict = verdict(name, rc, (), codes)  # type: ignore[attr-defined]
-    return runs
+        for tool in tools_to_run:
+            if tool == "suite":
+                rc, seconds, output, reports = tools.run_suite(server.url, KEY, workdir, *suite_args)
+                named, first = tools.checks_in_events(reports), tools.suite_first_failure(reports)
+            else:
+                rc, seconds, output, report_dir = tools.run_schemathesis(contract_file, server.url, KEY, workdir, seed)
+                named, first = tools.schemathesis_codes(output), tools.schemathesis_first_failure(output, report_dir)
+            seen = counter.take()
+            rows.append({"tool": tool, "target": name, "latency": latency, "returncode": rc,
+                         "seconds": round(seconds, 2), **seen, "requests_before_first_failure": first,
+                         "checks_named": named, "expected_checks": list(expected),
+                         "verdict": verdict(name, rc, expected, named_checks(tool, named, mapping)),
+                         "output_tail": output[-1500:]})
+    return rows
 
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -66,35 +90,67 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         mine = [r for r in rows if r["tool"] == tool]
         mutants = [r for r in mine if r["target"] != "reference"]
         times = [r["seconds"] for r in mine]
+        firsts = [r["requests_before_first_failure"] for r in mutants
+                  if r["verdict"].startswith("detected") and r["requests_before_first_failure"] is not None]
         summary[tool] = {
             "mutants": len(mutants),
             "detected": sum(r["verdict"].startswith("detected") for r in mutants),
             "detected_with_right_check": sum(r["verdict"] == "detected" for r in mutants),
             "missed": sorted(r["target"] for r in mutants if r["verdict"] == "missed"),
+            "other_check_only": sorted(r["target"] for r in mutants if r["verdict"] == "detected (other check)"),
             "false_alarms": sum(r["verdict"] == "false alarm" for r in mine),
+            "errors": sum(r["verdict"].startswith("error") for r in mine),
             "total_seconds": round(sum(times), 1),
             "median_seconds": round(statistics.median(times), 2) if times else None,
             "requests": sum(r["requests"] for r in mine),
+            "creates": sum(r["creates"] for r in mine),
+            "median_requests_before_first_failure": statistics.median(firsts) if firsts else None,
         }
     if {"suite", "schemathesis"} <= summary.keys() and summary["schemathesis"]["total_seconds"]:
         summary["time_ratio_suite_to_schemathesis"] = round(
             summary["suite"]["total_seconds"] / summary["schemathesis"]["total_seconds"], 3)
-        st_found = {r["target"] for r in rows if r["tool"] == "schemathesis" and r["verdict"].startswith("detected")}
-        suite_found = {r["target"] for r in rows if r["tool"] == "suite" and r["verdict"].startswith("detected")}
-        summary["found_by_schemathesis_only"] = sorted(st_found - suite_found)
-        summary["found_by_suite_only"] = sorted(suite_found - st_found)
+        found = {tool: {r["target"] for r in rows if r["tool"] == tool and r["verdict"] == "detected"}
+                 for tool in ("suite", "schemathesis")}
+        summary["found_by_schemathesis_only"] = sorted(found["schemathesis"] - found["suite"])
+        summary["found_by_suite_only"] = sorted(found["suite"] - found["schemathesis"])
     return summary
 
 
+def headline(summary: dict[str, Any]) -> list[str]:
+    """The table the README quotes, word for word."""
+    suite, st = summary.get("suite", {}), summary.get("schemathesis", {})
+
+    def cell(data: dict[str, Any], key: str, fmt: str = "{}") -> str:
+        value = data.get(key)
+        return "-" if value is None else fmt.format(value)
+
+    rows = [
+        ("mutants detected, right check named", f"{cell(suite, 'detected_with_right_check')} / {cell(suite, 'mutants')}",
+         f"{cell(st, 'detected_with_right_check')} / {cell(st, 'mutants')}"),
+        ("false alarms on the reference", cell(suite, "false_alarms"), cell(st, "false_alarms")),
+        ("total time", cell(suite, "total_seconds", "{} s"), cell(st, "total_seconds", "{} s")),
+        ("median time per run", cell(suite, "median_seconds", "{} s"), cell(st, "median_seconds", "{} s")),
+        ("requests at the server", cell(suite, "requests", "{:,}"), cell(st, "requests", "{:,}")),
+        ("creates at the server (2xx)", cell(suite, "creates", "{:,}"), cell(st, "creates", "{:,}")),
+        ("median requests before the first failure", cell(suite, "median_requests_before_first_failure"),
+         cell(st, "median_requests_before_first_failure")),
+    ]
+    lines = ["| | this suite | schemathesis CLI |", "| --- | ---: | ---: |"]
+    lines += [f"| {label} | {a} | {b} |" for label, a, b in rows]
+    return lines
+
+
 def markdown(meta: dict[str, Any], rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
-    lines = [f"# Benchmark: the suite vs the schemathesis CLI", "",
-             f"Run {meta['started']} on {meta['machine']}; seed {meta['seed']}.", "",
-             "| target | tool | verdict | seconds | requests | requests to first failure | checks named |",
-             "| --- | --- | --- | ---: | ---: | ---: | --- |"]
+    lines = ["# Benchmark: the suite vs the schemathesis CLI", "",
+             f"Run {meta['started']} on {meta['machine']}; seed {meta['seed']}; latency per answer "
+             f"{meta['latency']} s; took {meta['benchmark_seconds']} s.", "",
+             "## Headline", "", *headline(summary), "",
+             "| target | tool | verdict | seconds | requests | creates | requests to first failure | checks named |",
+             "| --- | --- | --- | ---: | ---: | ---: | ---: | --- |"]
     for r in rows:
+        first = r["requests_before_first_failure"]
         lines.append(f"| {r['target']} | {r['tool']} | {r['verdict']} | {r['seconds']} | {r['requests']} | "
-                     f"{r['requests_before_first_failure'] if r['requests_before_first_failure'] is not None else '-'} | "
-                     f"{', '.join(r['checks_named'])} |")
+                     f"{r['creates']} | {first if first is not None else '-'} | {', '.join(r['checks_named'])} |")
     lines += ["", "## Summary", "", "```json", json.dumps(summary, indent=2), "```", ""]
     if meta.get("growth"):
         lines += ["## The suite's own cost", "", "```json", json.dumps(meta["growth"], indent=2), "```", ""]
@@ -102,15 +158,17 @@ def markdown(meta: dict[str, Any], rows: list[dict[str, Any]], summary: dict[str
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tests.selftest.mutants import catalog  # noqa: F401
-    from tests.selftest.mutants.base import MUTANTS
+    from tests.selftest.mutants import MUTANTS
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--mutants", help="comma-separated mutant names (default: all)")
     parser.add_argument("--seed", type=int, default=20261129)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds the server waits before every answer")
     parser.add_argument("--skip-schemathesis", action="store_true")
     parser.add_argument("--skip-growth", action="store_true")
     parser.add_argument("--out", default="reports/benchmark")
+    parser.add_argument("--save", action="store_true",
+                        help="also write benchmarks/RESULTS.md and benchmarks/results.json (the README's source)")
     args = parser.parse_args(argv)
     names = args.mutants.split(",") if args.mutants else sorted(MUTANTS)
     unknown = [n for n in names if n not in MUTANTS]
@@ -119,9 +177,13 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     contract = load_contract()
-    meta = {"started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "seed": args.seed,
-            "machine": f"{platform.machine()} {platform.system()}, {__import__('os').cpu_count()} cores, "
-                       f"Python {platform.python_version()}"}
+    mapping = check_map()
+    meta: dict[str, Any] = {
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "seed": args.seed,
+        "latency": args.latency,
+        "machine": f"{platform.machine()} {platform.system()}, {__import__('os').cpu_count()} cores, "
+                   f"Python {platform.python_version()}"}
+    tools_to_run = ("suite",) if args.skip_schemathesis else ("suite", "schemathesis")
     rows: list[dict[str, Any]] = []
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
@@ -129,20 +191,20 @@ def main(argv: list[str] | None = None) -> int:
         suite_args = [f"--hypothesis-seed={args.seed}"]
         for name in ["reference", *names]:
             expected = MUTANTS[name].catches if name in MUTANTS else ()
-            workdir = Path(tmp) / name
-            for run in bench_target(name, expected, workdir, contract_file, args.seed, args.skip_schemathesis, suite_args):
-                row = run.as_dict()
-                row["verdict"] = run.verdict  # type: ignore[attr-defined]
-                row["expected_checks"] = list(expected)
+            for row in bench_target(name, expected, Path(tmp) / name, contract_file, args.seed, tools_to_run,
+                                    suite_args, args.latency, mapping):
                 rows.append(row)
-                print(f"{name:32} {run.tool:13} {row['verdict']:24} {run.seconds:7.2f}s {run.requests:6d} req",
-                      flush=True)
+                print(f"{name:32} {row['tool']:13} {row['verdict']:24} {row['seconds']:7.2f}s "
+                      f"{row['requests']:6d} req", flush=True)
     if not args.skip_growth:
         meta["growth"] = measure_growth()
     meta["benchmark_seconds"] = round(time.monotonic() - started, 1)
     summary = summarise(rows)
-    (out / "results.json").write_text(json.dumps({"meta": meta, "summary": summary, "rows": rows}, indent=2))
-    (out / "results.md").write_text(markdown(meta, rows, summary))
+    document = {"meta": meta, "summary": summary, "rows": rows}
+    targets = [out] + ([HERE] if args.save else [])
+    for folder in targets:
+        (folder / ("results.json")).write_text(json.dumps(document, indent=2) + "\n")
+        (folder / ("RESULTS.md" if folder == HERE else "results.md")).write_text(markdown(meta, rows, summary))
     print(json.dumps(summary, indent=2))
     return 0
 

@@ -33,9 +33,9 @@ def measure_growth(scales: tuple[int, ...] = (1, 2, 4)) -> dict[str, Any]:
             reports = Path(tmp) / f"x{scale}"
             wall = _run([f"--reports-dir={reports}", f"--html={reports}/c.html", f"--junitxml={reports}/j.xml",
                          f"--examples-scale={scale}"], env)
-            events = list(read_events(reports / ".events"))
-            http = sum((e.get("response") or {}).get("elapsed", 0.0) for e in events)
-            requests = len(events)
+            exchanges = [e for e in read_events(reports / ".events") if e.get("kind") == "exchange"]
+            http = sum((e.get("response") or {}).get("elapsed", 0.0) for e in exchanges)
+            requests = len(exchanges)
             result[f"x{scale}"] = {
                 "wall_seconds": round(wall, 2),
                 "requests_recorded": requests,

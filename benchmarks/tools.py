@@ -8,12 +8,12 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from benchmarks.counting import HEADER
 from contracts import Contract
 from harness.recording import read_events
 
@@ -43,21 +43,6 @@ SCHEMATHESIS_EXCLUDED = {
 }
 
 
-@dataclass
-class ToolRun:
-    tool: str
-    target: str
-    returncode: int
-    seconds: float
-    requests: int
-    requests_before_first_failure: int | None
-    checks_named: list[str]
-    output_tail: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 def run_suite(base_url: str, api_key: str, workdir: Path, *extra: str) -> tuple[int, float, str, Path]:
     reports = workdir / "suite"
     reports.mkdir(parents=True, exist_ok=True)
@@ -70,15 +55,27 @@ def run_suite(base_url: str, api_key: str, workdir: Path, *extra: str) -> tuple[
     return done.returncode, time.monotonic() - started, done.stdout + done.stderr, reports
 
 
-def suite_first_failure(reports: Path) -> int | None:
-    for index, event in enumerate(read_events(reports / ".events"), 1):
-        if any(f["severity"] == "failure" for f in event.get("findings", [])):
-            return index
+def _request_number(headers: Any) -> int | None:
+    """The server's number of a request, from the answer's X-Bench-Request header (see counting.py)."""
+    items = headers.items() if isinstance(headers, dict) else ((h.get("name"), h.get("value")) for h in headers or ())
+    for name, value in items:
+        if str(name).lower() == HEADER.decode() and str(value).isdigit():
+            return int(value)
     return None
 
 
+def suite_first_failure(reports: Path) -> int | None:
+    """How many requests the server had seen when the suite sent its first failing one (None: no failure)."""
+    numbers = [_request_number((e.get("response") or {}).get("headers") or {})
+               for e in read_events(reports / ".events") if e.get("kind") == "exchange"
+               and any(f["severity"] == "failure" for f in e.get("findings", []))]
+    numbers = [n for n in numbers if n is not None]
+    return min(numbers) if numbers else None
+
+
 def checks_in_events(reports: Path) -> list[str]:
-    names = {f["check"] for e in read_events(reports / ".events") for f in e.get("findings", []) if f["severity"] == "failure"}
+    names = {f["check"] for e in read_events(reports / ".events") if e.get("kind") == "exchange"
+             for f in e.get("findings", []) if f["severity"] == "failure"}
     return sorted(names)
 
 
@@ -100,7 +97,7 @@ def run_schemathesis(contract_file: Path, base_url: str, api_key: str, workdir: 
 
 
 def schemathesis_first_failure(output: str, report_dir: Path) -> int | None:
-    """Index of the first HAR entry matching the first reproduction curl line schemathesis printed."""
+    """The server's number of the request behind the first reproduction curl line schemathesis printed."""
     curl = next((line.strip() for line in output.splitlines() if line.strip().startswith("curl ")), None)
     hars = sorted(report_dir.glob("*.json"))
     if curl is None or not hars:
@@ -112,11 +109,11 @@ def schemathesis_first_failure(output: str, report_dir: Path) -> int | None:
     method = words[words.index("-X") + 1] if "-X" in words else "GET"
     body = words[words.index("-d") + 1] if "-d" in words else None
     entries = json.loads(hars[-1].read_text())["log"]["entries"]
-    for index, entry in enumerate(entries, 1):
+    for entry in entries:
         request = entry["request"]
         sent = (request.get("postData") or {}).get("text")
         if request["method"] == method and (body is None or _same_json(sent, body)):
-            return index
+            return _request_number(entry.get("response", {}).get("headers"))
     return None
 
 

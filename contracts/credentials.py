@@ -31,6 +31,9 @@ CREDENTIAL_FIELDS = frozenset({"password", "username"})
 SEARCH_MIN_LENGTH = 8
 MASK_MIN_LENGTH = 4
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
+# HTTP authentication scheme names (IANA registry, lower-cased): words, not secrets.
+AUTH_SCHEMES = frozenset({"basic", "bearer", "digest", "hoba", "mutual", "negotiate", "oauth", "token",
+                          "scram-sha-1", "scram-sha-256", "vapid", "dpop", "gnap", "privatetoken"})
 
 
 def is_credential_field(name: object) -> bool:
@@ -122,7 +125,8 @@ def header_credentials(headers: Mapping[str, str]) -> dict[str, str]:
     """The credentials an Authorization header carries, by a readable name (empty when none)."""
     header = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
     scheme, _, token = header.strip().partition(" ")
-    token = token.strip() or (scheme if not token else "")
+    # A bare value is a key sent without a scheme, unless it is only a scheme's name ("Bearer" alone).
+    token = token.strip() or (scheme if scheme.lower() not in AUTH_SCHEMES else "")
     found: dict[str, str] = {}
     if token:
         found["the API key (Authorization header)"] = token

@@ -88,6 +88,7 @@ class EventWriter:
             response=None if response is None else {
                 "status": response.status, "content_type": response.content_type,
                 "elapsed": round(response.elapsed, 4), "truncated": response.truncated,
+                "headers": self.redactor.headers(response.headers),
                 "text": text.response_text(response),
                 "json": self.redactor.payload(response.json) if response.json is not MISSING else None,
             },

@@ -1,18 +1,20 @@
-"""A mutant that hands every credential back, in every place a report could pick it up.
+"""The echo-everything server: the reference mock handing every credential back, everywhere a report could show it.
 
-It exists to test the suite's redaction, not only its secrets check: the API
+Not a mutant (a mutant changes one behaviour; tests/selftest/mutants/leaks.py
+has one per way of leaking): it exists to test the suite's redaction. The API
 key comes back in a response header and in error bodies, proxy usernames and
-passwords in free text (the runtime name, metadata, error bodies), not only
-in fields named `password` that a structural mask would catch anyway. It also
-remembers every credential it received, so a test can search the suite's
-output for exactly those values.
+passwords in free text (the runtime name, metadata, error bodies), not only in
+fields named `password` that a structural mask would catch anyway. It remembers
+every credential it received, so a test can search the suite's output for
+exactly those values.
 """
 from __future__ import annotations
 
 import threading
 from typing import Any
 
-from tests.selftest.mutants.base import Reply, mutant, request_json, rewrite
+from mock import MockSettings, ServerThread, create_app
+from tests.selftest.mutants.base import Reply, request_json, rewrite
 
 _lock = threading.Lock()
 AUTHORIZATION: set[str] = set()  # every Authorization header value this mutant saw
@@ -32,10 +34,7 @@ def _credentials(value: Any) -> list[str]:
     return found
 
 
-@mutant("leaks-credentials-everywhere", catches="secrets",
-        description="echoes the Authorization header in a response header and error bodies, and proxy "
-                    "credentials in the runtime name and metadata")
-def leaks_credentials_everywhere(app):  # type: ignore[no-untyped-def]
+def echo_everything(app):  # type: ignore[no-untyped-def]
     def fn(scope: dict, body: bytes, reply: Reply) -> Reply:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         authorization = headers.get("authorization", "")
@@ -66,3 +65,8 @@ def received() -> tuple[list[str], list[str]]:
     """(Authorization header values, proxy usernames and passwords) received so far."""
     with _lock:
         return sorted(AUTHORIZATION), sorted(CREDENTIALS)
+
+
+def serve_echo_server(api_key: str) -> ServerThread:
+    """A started-on-enter echo-everything server accepting `api_key`."""
+    return ServerThread(echo_everything(create_app(MockSettings(frozenset({api_key})))))

@@ -159,8 +159,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         errors = list(self.server.validator.iter_errors(body))
         if errors:
+            # Say which rule failed, never quote the value: jsonschema's message repeats the instance,
+            # and a proxy object refused for its missing host would carry its password back.
             self._answer(400, {"message": "invalid request", "errors": [
-                {"path": "." + ".".join(map(str, e.absolute_path)), "problem": e.message[:200]} for e in errors]})
+                {"path": "." + ".".join(map(str, e.absolute_path)), "problem": f"fails '{e.validator}'"}
+                for e in errors]})
             return
         self._answer(200, _runtime(body))
 

@@ -16,18 +16,22 @@ class Mutant:
     description: str
     wrap: Callable[[ASGIApp], ASGIApp]
     settings: dict[str, Any] = field(default_factory=dict)  # MockSettings overrides
+    # Layers claimed to catch it besides the run as a whole: test module -> checks one of which it must name
+    # there (the selftest holds every claim; the README quotes them).
+    caught_in: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 MUTANTS: dict[str, Mutant] = {}
 
 
 def mutant(name: str, *, catches: tuple[str, ...] | str, description: str,
+           caught_in: dict[str, tuple[str, ...]] | None = None,
            **settings: Any) -> Callable[[Callable[[ASGIApp], ASGIApp]], Callable[[ASGIApp], ASGIApp]]:
     def register(wrap: Callable[[ASGIApp], ASGIApp]) -> Callable[[ASGIApp], ASGIApp]:
         if name in MUTANTS:
             raise ValueError(f"mutant {name!r} registered twice")
         MUTANTS[name] = Mutant(name, (catches,) if isinstance(catches, str) else tuple(catches), description,
-                               wrap, dict(settings))
+                               wrap, dict(settings), dict(caught_in or {}))
         return wrap
 
     return register

@@ -13,7 +13,6 @@ from tests.selftest.mutants import (  # noqa: F401  (the checks issue's mutants)
     status_and_media,
 )
 from tests.selftest.mutants import crashes  # noqa: F401  (the strategies issue's: 500 on one value, pair or branch)
-from tests.selftest.mutants import leak_everywhere  # noqa: F401  (the report issue's: every credential echoed)
 from tests.selftest.mutants.base import MUTANTS, ASGIApp
 
 
