@@ -44,12 +44,27 @@ def _escape(token: object) -> str:
     return str(token).replace("~", "~0").replace("/", "~1")
 
 
+_POINTERS: dict[int, tuple[Any, tuple[str, ...]]] = {}
+
+
 def credential_pointers(schema: Mapping[str, Any]) -> tuple[str, ...]:
-    """Where a resolved request schema declares a credential (e.g. /config/proxy/password)."""
+    """Where a resolved request schema declares a credential (e.g. /config/proxy/password).
+
+    Asked for every request judged: kept per schema object (the schema is held, so its id stays its own).
+    """
+    hit = _POINTERS.get(id(schema))
+    if hit is not None and hit[0] is schema:
+        return hit[1]
+    found = list(_credential_pointers(schema))
+    _POINTERS[id(schema)] = (schema, tuple(found))
+    return tuple(found)
+
+
+def _credential_pointers(schema: Mapping[str, Any]) -> list[str]:
     found: list[str] = []
 
     def walk(node: Any, path: str) -> None:
-        if not isinstance(node, Mapping):
+        if not isinstance(node, dict):
             return
         for key in ("oneOf", "anyOf", "allOf"):
             for branch in node.get(key) or ():
@@ -59,11 +74,11 @@ def credential_pointers(schema: Mapping[str, Any]) -> tuple[str, ...]:
             if is_credential_field(name) and here not in found:
                 found.append(here)
             walk(child, here)
-        if isinstance(node.get("items"), Mapping):
+        if isinstance(node.get("items"), dict):
             walk(node["items"], f"{path}/*")
 
     walk(schema, "")
-    return tuple(found)
+    return found
 
 
 def basic_forms(text: str) -> list[str]:
@@ -97,7 +112,7 @@ def payload_credentials(payload: Any) -> Iterator[tuple[str, str]]:
     stack: list[tuple[Any, str]] = [(payload, "")]
     while stack:
         node, path = stack.pop()
-        if isinstance(node, Mapping):
+        if isinstance(node, dict):
             for key, value in node.items():
                 here = f"{path}/{_escape(key)}"
                 if is_credential_field(key) and isinstance(value, str):
@@ -112,7 +127,7 @@ def payload_pairs(payload: Any) -> Iterator[tuple[str, str]]:
     stack = [payload]
     while stack:
         node = stack.pop()
-        if isinstance(node, Mapping):
+        if isinstance(node, dict):
             user, password = node.get("username"), node.get("password")
             if isinstance(user, str) and isinstance(password, str):
                 yield user, password

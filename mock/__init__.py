@@ -1,5 +1,5 @@
 """The embedded reference server for `POST /v2/runtimes`."""
 from mock.app import MockSettings, create_app
-from mock.server import ServerThread
+from mock.server import ServerProcess, ServerThread
 
-__all__ = ["MockSettings", "ServerThread", "create_app"]
+__all__ = ["MockSettings", "ServerProcess", "ServerThread", "create_app"]

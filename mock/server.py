@@ -56,3 +56,65 @@ class ServerThread:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
+
+
+def _serve_forked(app: Any, sock: socket.socket, log_level: str) -> None:
+    config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off",
+                            timeout_keep_alive=5, limit_concurrency=512, backlog=512)
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock])
+
+
+class ServerProcess:
+    """The same server in a child process (forked), so it runs on another core than the caller.
+
+    The socket is bound here, before the fork, so `url` is known at once and
+    the child only serves it. Used for the embedded mock of a run: the suite
+    and the reference server then use the machine's two cores instead of
+    taking turns on one. Stopped (terminated, then killed) on exit.
+    """
+
+    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning") -> None:
+        import multiprocessing
+
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._sock.bind((host, port))
+        self._sock.listen(512)
+        self.host, self.port = self._sock.getsockname()[:2]
+        self._process = multiprocessing.get_context("fork").Process(
+            target=_serve_forked, args=(app, self._sock, log_level), name=f"mock-{self.port}", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> "ServerProcess":
+        self._process.start()
+        deadline = time.monotonic() + timeout
+        while True:  # the socket already listens; wait until the child answers on it
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.5) as probe:
+                    probe.sendall(b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    if probe.recv(16):
+                        return self
+            except OSError:
+                pass
+            if not self._process.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the mock server did not start on {self.url}")
+            time.sleep(0.02)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._process.terminate()
+        self._process.join(timeout)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join(timeout)
+        self._sock.close()
+
+    def __enter__(self) -> "ServerProcess":
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()

@@ -225,10 +225,18 @@ class _Catalogue:
         role, core = self._text(f)
         longest = rule.max_length if rule.max_length is not None else 255
         far = [int(n) for n in self.domains.edges.get("far_lengths", ())]
-        for n in dict.fromkeys([0, 1, longest, longest + 1, *far]):
+        # A field whose plausible values are a closed list (a country code, a city) has no ordinary text
+        # beyond them: every length or character class is extreme there, so only its length edges are
+        # sent (empty, one past the longest, the farthest). A pattern field keeps its lengths (they can be
+        # filled inside the pattern) but not the character classes, which no pattern of a name or host allows.
+        closed, shaped = rule.values is not None, rule.pattern is not None
+        lengths = [0, longest + 1, *far[-1:]] if closed else [0, 1, longest, longest + 1, *far]
+        for n in dict.fromkeys(lengths):
             text, note = self._of_length(f, role, core, rule, n)
             if self.fits(f, text):
                 self.add(f, "length", f"len:{n}", text, note=note)
+        if closed or shaped:
+            return
         for entry in self.domains.edges.get("text_classes", ()):
             base = core + "class-" + entry["id"] if role == "name" else core
             text = str(entry["template"]).replace("{core}", base)

@@ -44,6 +44,7 @@ from typing import Any, Mapping
 import yaml
 
 from contracts import Contract
+from contracts.credentials import is_credential_field
 from contracts.credentials import CREDENTIAL_FIELDS
 from strategies.builder import Builder, fill_none
 from strategies.covering import chain_plan
@@ -139,11 +140,17 @@ class _Catalog:
     def base(self, f: Field) -> Any:
         """The smallest valid payload holding f: required fields, f and its parents, in f's branches.
 
-        Small on purpose: the one broken value is easy to spot, and no other
-        optional field (credentials, say) muddies what the answer is about.
+        Small on purpose, so the one broken value is easy to spot, with one
+        exception: the credentials of an object on f's path (a custom proxy's
+        username and password) are filled in. A payload refused for another
+        field still carries them, and a server quoting the refused body in its
+        error answer leaks them: the secrets check searches every answer.
         """
         def on_path(pointer: str, node: Mapping[str, Any]) -> bool:
-            return f.pointer == pointer or f.pointer.startswith(pointer + "/")
+            if f.pointer == pointer or f.pointer.startswith(pointer + "/"):
+                return True
+            holder, field_name = parent(pointer), segments(pointer)[-1]
+            return is_credential_field(field_name) and (f.pointer == holder or f.pointer.startswith(holder + "/"))
 
         plan = chain_plan(f.branches)
         name = self.builder.domains.role("name")

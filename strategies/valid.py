@@ -25,7 +25,6 @@ from datetime import timezone
 from typing import Any, Mapping
 
 import hypothesis.strategies as st
-from hypothesis_jsonschema import from_schema
 
 from contracts import Contract
 from contracts.credentials import CREDENTIAL_FIELDS
@@ -42,11 +41,21 @@ EXTRA_PROPERTY = "x-conformance-extra"  # an undeclared member: the schema allow
 
 # Printable text in Python's sense (what the domains table calls printable):
 # letters, marks, numbers, punctuation, symbols and the plain space.
-PRINTABLE = st.characters(categories=["L", "M", "N", "P", "S"], include_characters=" ")
-TOKEN = st.characters(categories=["L", "N"])
+# Deferred: building a characters() strategy reads Hypothesis' unicode tables, which must not happen
+# while pytest loads its plugins (the suite's plugin builds the request plan from this package).
+PRINTABLE = st.deferred(lambda: st.characters(categories=["L", "M", "N", "P", "S"], include_characters=" "))
+TOKEN = st.deferred(lambda: st.characters(categories=["L", "N"]))
 # After the token, characters that break naive `user:pass@host` URLs; no quotes
 # or backslashes, which repr() would escape and so hide from redaction.
-TAIL = st.sampled_from("@:/%#?&=+ -_.~!$*,;") | st.characters(categories=["L", "N", "S"])
+TAIL = st.sampled_from("@:/%#?&=+ -_.~!$*,;") | st.deferred(lambda: st.characters(categories=["L", "N", "S"]))
+
+
+def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
+    """hypothesis-jsonschema's strategy, imported when first needed: its import reads Hypothesis' unicode
+    tables, which must not happen while pytest loads plugins (the suite's plugin imports this package)."""
+    from hypothesis_jsonschema import from_schema as build
+
+    return build(schema)
 
 
 def runtime_payloads(contract: Contract, *, space_id: str, name_prefix: str = "", saved_proxy_id: str | None = None,

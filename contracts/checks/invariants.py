@@ -1,6 +1,7 @@
 """Invariants of every created runtime: unique ids, sane timestamps, activeRunId null or a uuid."""
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from datetime import datetime, timezone
@@ -13,18 +14,29 @@ from contracts.checks.semantics_table import load_semantics
 from contracts.loader import Contract
 
 
+# RFC 3339 section 5.6 date-time: full-date "T" full-time, with a time offset (Z or +hh:mm); the
+# separator may be "t" or, by the RFC's own note, a space; fractions of any length.
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
 def parse_timestamp(value: Any) -> datetime | None:
-    """An ISO 8601 / RFC 3339 date-time (naive ones read as UTC), or None."""
-    if not isinstance(value, str) or len(value) < 10 or "T" not in value.upper() and " " not in value:
+    """An RFC 3339 date-time (a time offset required, as the standard says), or None."""
+    if not isinstance(value, str) or not RFC3339.fullmatch(value):
         return None
-    text = value.strip()
-    if text[-1:] in ("z", "Z"):
-        text = text[:-1] + "+00:00"
+    text = value[:-1] + "+00:00" if value[-1] in "zZ" else value
     try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
+        parsed = datetime.fromisoformat(text[:10] + "T" + text[11:])
+    except ValueError:  # e.g. month 13, or 25:00
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else None
+
+
+_tolerance = [300.0]
+
+
+def use_clock_tolerance(seconds: float) -> None:
+    """How far a fresh resource's timestamps may lie from the client's clock (the server's clock may differ)."""
+    _tolerance[0] = float(seconds)
 
 
 def _created(contract: Contract, request: SentRequest, response: Received) -> bool:
@@ -39,14 +51,15 @@ def invariants(contract: Contract, request: SentRequest, response: Received) -> 
     stamps: dict[str, datetime] = {}
     for ptr in rules.timestamps:
         value = pointer.resolve(body, ptr)
-        if value is MISSING:
+        if value is MISSING or value is None:
             continue  # a missing required field is the response_schema check's
         parsed = parse_timestamp(value)
         if parsed is None:
-            yield Finding("invariants", "failure", ptr, "not a date-time",
-                          expected="an ISO 8601 date-time, e.g. 2026-01-01T12:00:00Z", got=repr(value)[:80])
+            yield Finding("invariants", "failure", ptr, "not an RFC 3339 date-time",
+                          expected="a date-time with a time offset, e.g. 2026-01-01T12:00:00Z", got=repr(value)[:80])
         else:
             stamps[ptr] = parsed
+    yield from _fresh(rules.fresh, stamps, request, response)
     for later, earlier in rules.not_before:
         if later in stamps and earlier in stamps and stamps[later] < stamps[earlier]:
             yield Finding("invariants", "failure", later, f"{later} lies before {earlier}",
@@ -62,6 +75,35 @@ def invariants(contract: Contract, request: SentRequest, response: Received) -> 
         if not ok:
             yield Finding("invariants", "failure", ptr, "neither null nor a uuid", expected="null or a uuid",
                           got=repr(value)[:80])
+
+
+def _fresh(pointers: tuple[str, ...], stamps: dict[str, datetime], request: SentRequest,
+           response: Received) -> Iterator[Finding]:
+    """A resource this request created was created now: between sending and the answer, give or take the clocks."""
+    if request.sent_at is None:
+        return
+    tolerance = _tolerance[0]
+    earliest = request.sent_at - tolerance
+    latest = (response.received_at if response.received_at is not None else request.sent_at) + tolerance
+    for ptr in pointers:
+        when = stamps.get(ptr)
+        if when is None:
+            continue
+        moment = when.timestamp()
+        if not earliest <= moment <= latest:
+            sent = datetime.fromtimestamp(request.sent_at, timezone.utc).isoformat(timespec="seconds")
+            off = moment - request.sent_at
+            yield Finding("invariants", "failure", ptr,
+                          f"a fresh resource's {ptr} lies {_span(abs(off))} {'before' if off < 0 else 'after'} "
+                          f"the request was sent",
+                          expected=f"within {tolerance:g} s of {sent} (the client's clock)", got=when.isoformat())
+
+
+def _span(seconds: float) -> str:
+    for unit, size in (("years", 365.25 * 86400), ("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:.0f} {unit}"
+    return f"{seconds:.0f} s"
 
 
 class IdIndex(Protocol):

@@ -39,6 +39,7 @@ class SentRequest:
     payload: Any = MISSING  # the JSON value the body encodes, MISSING if not JSON
     intent: Intent = "unknown"
     label: str = ""  # readable id of the payload, e.g. locale=nb-NO
+    sent_at: float | None = field(default=None, compare=False)  # wall clock (epoch seconds) when it left
 
     @classmethod
     def for_json(cls, method: str, url: str, headers: dict[str, str], payload: Any, **kw: Any) -> "SentRequest":
@@ -58,6 +59,7 @@ class Received:
     elapsed: float = 0.0
     truncated: bool = False
     json: Any = field(default=MISSING)  # parsed body, MISSING when it is not JSON
+    received_at: float | None = field(default=None, compare=False)  # wall clock (epoch seconds) when it arrived
     # Which answer this is: the same answer judged twice (by a test and by schemathesis'
     # custom checks) is one answer; another answer carrying the same runtime id is a duplicate.
     id: str = field(default_factory=new_id, compare=False)

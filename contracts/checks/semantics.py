@@ -56,11 +56,26 @@ def _equal(a: Any, b: Any) -> bool:
     return a == b and (isinstance(a, (int, float)) == isinstance(b, (int, float)))
 
 
-def _free(contract: Contract, rule: Reflection) -> bool:
+def _numeric_drift(contract: Contract, rule: Reflection, sent: Any) -> bool:
+    """A number sent where the value is free (no enum): a platform may store it with less precision."""
     if rule.compare in ("same_uuid", "nullness"):
         return False
     schemas = pointer.schemas_at(contract.request_schema, rule.request)
-    return not schemas or not all("enum" in s or s.get("type") == "boolean" for s in schemas)
+    if schemas and all("enum" in s or s.get("type") == "boolean" for s in schemas):
+        return False
+    return _only_numbers_differ(sent)
+
+
+def _only_numbers_differ(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    if isinstance(value, dict):
+        return any(_only_numbers_differ(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_only_numbers_differ(v) for v in value)
+    return False
 
 
 def _applies(rule: Reflection, payload: Any) -> bool:
@@ -90,11 +105,26 @@ def semantics(contract: Contract, request: SentRequest, response: Received) -> I
                           f"{rule.name} was sent but the response leaves it out",
                           expected=_short(sent), got="(absent)")
         elif not _same(rule, sent, got):
-            # An extreme request (outside the plausible domains) may be clamped or
-            # normalised, but only where the value is free: an enum member, a
-            # boolean, a uuid or null-vs-object has no excuse to change.
-            mismatch = "warning" if request.intent == "extreme" and _free(contract, rule) else "failure"
+            # Every value the response reflects round-trips exactly, text included: no trimming, no case
+            # change, no compatibility folding (canonically equivalent text is the same text, see _equal).
+            # The one leeway: an extreme request (outside the plausible domains) holding numbers where the
+            # value is free, which a platform may store with less precision (2**63 in metadata, say).
+            drift = request.intent == "extreme" and _numeric_drift(contract, rule, sent) and _same_but_numbers(sent, got)
+            mismatch = "warning" if drift else "failure"
             how = {"same_set": "the same items", "same_uuid": "the same uuid",
                    "nullness": "null" if sent is None else "a proxy object"}.get(rule.compare, _short(sent))
             yield Finding("semantics", mismatch, rule.response, f"{rule.name} does not reflect the request "
                           f"({rule.request} sent as {_short(sent)})", expected=how, got=_short(got))
+
+
+def _same_but_numbers(sent: Any, got: Any) -> bool:
+    """The same JSON value but for the numbers in it (their kind kept)."""
+    if isinstance(sent, bool) or isinstance(got, bool):
+        return type(sent) is type(got) and sent == got
+    if isinstance(sent, (int, float)) and isinstance(got, (int, float)):
+        return True
+    if isinstance(sent, dict) and isinstance(got, dict):
+        return sent.keys() == got.keys() and all(_same_but_numbers(sent[k], got[k]) for k in sent)
+    if isinstance(sent, list) and isinstance(got, list):
+        return len(sent) == len(got) and all(_same_but_numbers(x, y) for x, y in zip(sent, got))
+    return _equal(sent, got)

@@ -33,6 +33,7 @@ class Semantics:
     reflections: tuple[Reflection, ...]
     unique: tuple[str, ...]
     timestamps: tuple[str, ...]
+    fresh: tuple[str, ...]  # timestamps a freshly created resource sets to "now"
     not_before: tuple[tuple[str, str], ...]  # (later, earlier)
     null_or_uuid: tuple[str, ...]
     statuses: Mapping[str, frozenset[int]]
@@ -62,6 +63,7 @@ def parse(document: Mapping[str, Any], source: str = "semantics") -> Semantics:
         reflections=tuple(_reflection(e, source) for e in document.get("reflections") or ()),
         unique=tuple(invariants.get("unique") or ()),
         timestamps=tuple(invariants.get("timestamps") or ()),
+        fresh=tuple(invariants.get("fresh") or ()),
         not_before=tuple((p["later"], p["earlier"]) for p in invariants.get("not_before") or ()),
         null_or_uuid=tuple(invariants.get("null_or_uuid") or ()),
         statuses={k: frozenset(int(c) for c in v) for k, v in (document.get("statuses") or {}).items()},
@@ -92,7 +94,7 @@ def problems(semantics: Semantics, contract: Contract) -> list[str]:
             enums = [s["enum"] for s in schemas if isinstance(s.get("enum"), list)]
             if enums and not any(value in e for e in enums):
                 found.append(f"reflection {rule.name!r}: when {ptr} == {value!r}, a value not in the contract's enum")
-    for ptr in (*semantics.unique, *semantics.timestamps, *semantics.null_or_uuid,
+    for ptr in (*semantics.unique, *semantics.timestamps, *semantics.fresh, *semantics.null_or_uuid,
                 *(p for pair in semantics.not_before for p in pair)):
         known(contract.response_schema, "response", ptr, "invariant")
     return found

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 import uuid
 import warnings
 from collections import OrderedDict
@@ -133,10 +134,12 @@ def _ordinary_classifier(contract: Contract) -> Callable[[Any], bool] | None:
     return lambda payload: classify_domains(payload, contract).intent == "valid"
 
 
-def _sent_request(contract: Contract, api_key: str, prepared: Any, ordinary: Callable[[Any], bool] | None) -> SentRequest:
+def _sent_request(contract: Contract, api_key: str, prepared: Any, ordinary: Callable[[Any], bool] | None,
+                  sent_at: float | None = None) -> SentRequest:
     draft = sent_request(prepared)
     intent = classify(contract, api_key, draft, ordinary)
-    return SentRequest(draft.method, draft.url, draft.headers, draft.body, draft.payload, intent, "schemathesis")
+    return SentRequest(draft.method, draft.url, draft.headers, draft.body, draft.payload, intent, "schemathesis",
+                       sent_at=sent_at)
 
 
 class Bridge:
@@ -170,11 +173,13 @@ class Bridge:
             hit = self._seen.get(id(response))
             if hit is not None and hit[0] is response:  # the response is kept, so its id is not reused meanwhile
                 return hit[1], hit[2], hit[3]
-            request = _sent_request(self.contract, self.api_key, response.request, self.ordinary)
+            request = _sent_request(self.contract, self.api_key, response.request, self.ordinary,
+                                    sent_at=time.time() - float(response.elapsed or 0.0))
             REDACTOR.learn_request(request)  # generated proxy credentials: masked in every message from here on
             headers = {k: ", ".join(v) if isinstance(v, list) else str(v) for k, v in response.headers.items()}
+            elapsed = float(response.elapsed or 0.0)
             received = Received.build(response.status_code, headers, bytes(response.content or b""),
-                                      elapsed=float(response.elapsed or 0.0))
+                                      elapsed=elapsed, received_at=time.time())
             entry = (response, Exchange(request, received), [], [])
             self._seen[id(response)] = entry
             while len(self._seen) > 32:
@@ -331,3 +336,33 @@ def register_custom_checks() -> list[str]:
 
 def bridge_for(judge: Judge, api_key: str) -> Bridge:
     return Bridge(judge, api_key, _ordinary_classifier(judge.contract))
+
+
+def dry_requests(schema: Any, session: Any, base_url: str, space_id: str | None) -> list[Any]:
+    """Every request schemathesis' test over `schema` will send first, prepared as `session` will send them.
+
+    Runs the same Hypothesis test (its examples, coverage and fuzzing phases, the
+    run's seed) with a test function that sends nothing, so the answers can be
+    fetched ahead (harness/plugin/exploration.py). Uses schemathesis' own test
+    builder (`schemathesis.pytest.lazy.get_all_tests`, the one `parametrize`
+    uses at the pinned version), so the dry pass draws what the real one will.
+    """
+    import requests
+    from schemathesis.pytest.lazy import get_all_tests
+
+    prepared: list[Any] = []
+
+    def dry(case: Any) -> None:
+        if isinstance(case.body, dict):
+            _pin_space(case.body, space_id)
+        data = case.operation.schema.transport.serialize_case(case, base_url=base_url)
+        request = requests.Request(method=data["method"], url=data["url"], headers=data.get("headers"),
+                                   params=data.get("params"), cookies=data.get("cookies") or None,
+                                   json=data.get("json"), data=data.get("data"))
+        prepared.append(session.prepare_request(request))
+
+    for result in get_all_tests(schema=schema, test_func=dry, settings=None, given_kwargs={}):
+        if isinstance(result, schemathesis.core.result.Ok):
+            _, test = result.ok()
+            test()
+    return prepared

@@ -4,9 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from typing import Any
+
 from contracts import Contract
 from harness.conformance import Judge
 from harness.known_issues import KnownIssue
+from harness.plan import Plan
 from harness.recording import EventWriter
 from harness.target import TargetConfig
 from harness.transport import CircuitBreaker, Limits
@@ -27,8 +30,14 @@ class RunContext:
     max_retry_wait: float
     strict_warnings: bool
     breaker: CircuitBreaker
+    concurrency: int = 1
     known: tuple[KnownIssue, ...] = ()
     writer: EventWriter | None = None
+    saved_proxy_id: str | None = None
+    plan: Plan = field(default_factory=lambda: Plan(()))
+    resources: Any = None  # harness.plugin.resources.Resources: the target URL and the client, made when needed
+    plan_run: Any = None  # harness.plugin.planning.PlanRun: this process's executor, if it sends the plan
+    replay: Any = None  # harness.transport.replay.ReplayCache: prefetched answers for the exploratory tests
     judge: Judge = field(init=False)
 
     def __post_init__(self) -> None:

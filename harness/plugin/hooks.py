@@ -21,11 +21,15 @@ from contracts.checks import REGISTRY
 from contracts.checks import invariants
 from harness import known_issues, safety
 from harness.bridge.compat import install_nodeid_shim
+from harness.plan.build import DEFAULT_BURST, build_plan
+from harness.plugin import planning
 from harness.plugin.breaker import BreakerPlugin
 from harness.plugin.context import RunContext
 from harness.plugin.keys import RUN, run_of
 from harness.plugin.options import DEFAULT_REPORTS, validate
 from harness.plugin.outputs import RunOutputs
+from harness.plugin.resources import Resources
+from harness.transport.replay import ReplayCache
 from harness.profiles import active_profile, register, scale_profile
 from harness.recording import REDACTOR, EventWriter, FileIdIndex, reset
 from harness.target import TargetUnreachable, UsageProblem, probe, resolve
@@ -103,14 +107,24 @@ def pytest_configure(config: pytest.Config) -> None:
         FileIdIndex(reports_dir / ".events").reset()
     writer = EventWriter(reports_dir / ".events", process, api_key=target.api_key) if records else None
     breaker = CircuitBreaker(threshold=config.getoption("max_dead_answers"))
+    limits = safety.default_limits(target.base_url, config.getoption("max_creates"), config.getoption("rate_limit"))
+    concurrency = config.getoption("concurrency") or planning.default_concurrency(target.base_url, limits)
+    saved_proxy = config.getoption("saved_proxy_id") or os.environ.get("BCTRL_SAVED_PROXY_ID") or None
     run = RunContext(
-        contract=contract, target=target,
-        limits=safety.default_limits(target.base_url, config.getoption("max_creates"), config.getoption("rate_limit")),
+        contract=contract, target=target, limits=limits,
         run_id=run_id, seed=seed, profile=active_profile(config), reports_dir=reports_dir, process=process,
         controller=worker is None, timeout=config.getoption("request_timeout"),
         max_retry_wait=config.getoption("max_retry_wait"), strict_warnings=config.getoption("fail_on_warning"),
-        breaker=breaker, known=known, writer=writer)
+        breaker=breaker, concurrency=concurrency, known=known, writer=writer, saved_proxy_id=saved_proxy)
+    run.resources = Resources(config)
+    run.plan_run = planning.PlanRun()
+    run.replay = ReplayCache()
     config.stash[RUN] = run
+    if not selftest:
+        run.plan = build_plan(contract, space_id=target.space_id, name_prefix=run.name_prefix,
+                              saved_proxy_id=saved_proxy, burst=min(DEFAULT_BURST, concurrency))
+        planning.install(config)
+    invariants.use_clock_tolerance(config.getoption("clock_tolerance"))
     if records:
         # Ids must be unique across the run, every xdist worker included: decided in one shared index.
         invariants.use_index(FileIdIndex(run.events_dir))
@@ -153,10 +167,11 @@ def pytest_configure_node(node: Any) -> None:
     node.workerinput["bctrl_seed"] = node.config.getoption("hypothesis_seed", None)
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # The covering set, catalogs and properties first, generic exploration last (a stable sort,
-    # identical in every xdist worker): a remote run that exhausts --max-creates loses the least.
-    items.sort(key=lambda item: item.get_closest_marker("exploratory") is not None)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run = config.stash.get(RUN, None)
+    if run is not None and run.resources is not None:
+        run.plan_run.stop()
+        run.resources.close()
 
 
 @pytest.hookimpl(trylast=True)

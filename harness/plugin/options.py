@@ -4,12 +4,15 @@ from __future__ import annotations
 import math
 import os
 import re
+import uuid
 from pathlib import Path
 
 import pytest
 
 from contracts import DEFAULT_CONTRACT, DEFAULT_OVERLAY
 from harness import safety
+from harness.plugin.exploration import add_options as add_exploration_options
+from harness.plugin.planning import add_options as add_plan_options
 from harness.profiles import PROFILES
 from harness.transport.breaker import DEFAULT_THRESHOLD
 
@@ -27,6 +30,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="multiply the profile's Hypothesis examples by N (for measuring growth; default 1)")
     group.addoption("--request-timeout", type=float, default=30.0, help="seconds to wait for each answer (default 30)")
     group.addoption("--fail-on-warning", action="store_true", help="treat conformance warnings as failures")
+    group.addoption("--clock-tolerance", type=float, default=300.0, metavar="S",
+                    help="how far a fresh runtime's timestamps may lie from this machine's clock (default 300 s)")
     group.addoption("--reports-dir", default=DEFAULT_REPORTS, help="where reports and the event log go (default: reports)")
     group.addoption("--max-dead-answers", type=int, default=DEFAULT_THRESHOLD, metavar="N",
                     help=f"stop the run (exit 11) after N requests in a row get no answer, 502/503/504 or a 429 given "
@@ -50,6 +55,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="after the run, send this request once per created runtime, e.g. 'DELETE /v2/runtimes/{id}' "
                           "(default $BCTRL_CLEANUP_TEMPLATE; off when unset: the contract documents no delete)")
     polite.addoption("--run-id", default=None, help="id of this run in runtime names (default: time + random)")
+    add_plan_options(parser)
+    add_exploration_options(parser)
     mock = parser.getgroup("bctrl-mock", "bctrl: the embedded mock's deliberate misbehaviour")
     mock.addoption("--mock-throttle-every", type=int, default=0, metavar="N",
                    help="the embedded mock answers 429 to every Nth valid create (default 0: never)")
@@ -73,7 +80,17 @@ def validate(config: pytest.Config) -> None:
     if option("max_dead_answers") < 0:
         raise pytest.UsageError(f"--max-dead-answers must be 0 or more, got {option('max_dead_answers')}; "
                                 "0 never stops the run")
-    for name in ("max_creates", "mock_throttle_every", "rate_limit", "max_retry_wait", "mock_latency"):
+    if option("concurrency") is not None and option("concurrency") < 1:
+        raise pytest.UsageError(f"--concurrency must be 1 or more, got {option('concurrency')}")
+    proxy = option("saved_proxy_id")
+    if proxy:
+        try:
+            uuid.UUID(proxy)
+        except ValueError:
+            raise pytest.UsageError(f"--saved-proxy-id {proxy!r} is not a uuid; pass the id of a saved proxy of "
+                                    "the space") from None
+    for name in ("max_creates", "mock_throttle_every", "rate_limit", "max_retry_wait", "mock_latency", "plan_latency",
+                 "clock_tolerance"):
         value = option(name)
         if value is not None and (value < 0 or not math.isfinite(value)):
             raise pytest.UsageError(f"--{name.replace('_', '-')} must be 0 or more, got {value}")

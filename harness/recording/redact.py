@@ -20,6 +20,7 @@ from contracts.credentials import (CREDENTIAL_HEADERS, MASK_MIN_LENGTH, forms, h
                                    is_credential_field, pair_forms, payload_credentials, payload_pairs)
 
 MASK = "***"
+LONG_SECRET = 256
 
 
 def _trie_pattern(words: list[str]) -> str:
@@ -56,13 +57,22 @@ class Redactor:
         self._secrets: set[str] = set()
         self._version = 0  # bumped when a new secret arrives; the compiled pattern follows it
         self._compiled: tuple[re.Pattern[str] | None, int] = (None, 0)
+        # Long secrets (a boundary case sends a 60 000-character password) are replaced as plain
+        # strings, longest first, before the pattern runs: in the pattern they would make every
+        # recompilation parse them again (and a trie one level per character recurse that deep).
+        self._long: list[str] = []
 
     # -- learning ----------------------------------------------------------------------------
     def register(self, *values: object) -> None:
         """Scrub these exact strings from now on (those of at least MASK_MIN_LENGTH characters)."""
         with self._lock:
             for value in values:
-                if isinstance(value, str) and len(value) >= MASK_MIN_LENGTH and value not in self._secrets:
+                if not isinstance(value, str) or len(value) < MASK_MIN_LENGTH:
+                    continue
+                if len(value) > LONG_SECRET:
+                    if value not in self._long:
+                        self._long = sorted([*self._long, value], key=len, reverse=True)
+                elif value not in self._secrets:
                     self._secrets.add(value)
                     self._version += 1
 
@@ -88,7 +98,7 @@ class Redactor:
 
     def secrets(self) -> frozenset[str]:
         with self._lock:
-            return frozenset(self._secrets)
+            return frozenset(self._secrets) | frozenset(self._long)
 
     # -- masking -----------------------------------------------------------------------------
     def _pattern(self) -> re.Pattern[str] | None:
@@ -102,8 +112,13 @@ class Redactor:
         return compiled
 
     def text(self, value: str) -> str:
+        if not value:
+            return value
+        for secret in self._long:
+            if secret in value:
+                value = value.replace(secret, MASK)
         pattern = self._pattern()
-        return pattern.sub(MASK, value) if pattern is not None and value else value
+        return pattern.sub(MASK, value) if pattern is not None else value
 
     def scrub(self, value: Any) -> Any:
         """`text()` on every string (keys too) of a JSON-like value, keeping its structure.
@@ -113,7 +128,7 @@ class Redactor:
         """
         if isinstance(value, str):
             return self.text(value)
-        if isinstance(value, Mapping):
+        if isinstance(value, dict):  # JSON values: a dict, not any Mapping (typing's isinstance is slow)
             return {self.scrub(k) if isinstance(k, str) else k: self.scrub(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return [self.scrub(item) for item in value]
@@ -121,7 +136,7 @@ class Redactor:
 
     def payload(self, value: Any) -> Any:
         """A JSON value with credential fields masked and every string scrubbed."""
-        if isinstance(value, Mapping):
+        if isinstance(value, dict):
             return {k: (MASK if is_credential_field(k) and isinstance(v, str) else self.payload(v))
                     for k, v in value.items()}
         if isinstance(value, list):

@@ -80,10 +80,15 @@ class SharedBudget:
     def acquire(self, *, create: bool) -> None:
         """Take one request slot (and reserve one create, if it may create); sleep until the slot is due.
 
+        Without a budget or a rate limit there is nothing to share: no file is touched (the run's
+        request counts come from its event log).
+
         Raises BudgetExhausted, without sending, when the creates already made
         use up the budget. While requests in flight hold the last reservations,
         waits for them to settle: one of them may turn out a refusal.
         """
+        if not self.limits.active:
+            return
         while True:
             refused = ""
             wait_for_settle = False
@@ -112,6 +117,8 @@ class SharedBudget:
 
     def settle(self, *, created: bool) -> None:
         """A reserved create was answered: keep it as a create, or give it back (a refusal)."""
+        if not self.limits.active:
+            return
         with self._locked() as state:
             state["reserved"] = max(0, int(state.get("reserved", 0)) - 1)
             if created:

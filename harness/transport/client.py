@@ -6,6 +6,7 @@ recording layer redacts them when it writes them down.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from typing import Any, Callable
@@ -41,6 +42,11 @@ class ApiClient:
         # through this session, schemathesis included (see harness/session.py).
         self.session = CappedSession(max_response_bytes, on_read=on_read)
         self.session.headers.update({"User-Agent": "bctrl-conformance/1", "Accept": "application/json"})
+        # The environment's proxy and CA settings, read once for the target instead of on every request
+        # (requests re-reads them per request: a tenth of the suite's own time per request).
+        self.session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
+        self.session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        self.session.trust_env = False
         if politeness is not None:
             # Budget, pacing, 429 and safe retries live in the transport, so anything
             # sent through `self.session` (schemathesis included) gets them.
@@ -53,8 +59,12 @@ class ApiClient:
     def send(self, method: str = "POST", *, payload: Any = MISSING, body: bytes | None = None,
              content_type: str | None = "application/json", authorization: Any = USE_KEY,
              headers: dict[str, str] | None = None, intent: Intent = "unknown", label: str = "",
-             path: str | None = None) -> Exchange:
-        """Send one request. `authorization=None` sends no Authorization header; a string sends it verbatim."""
+             path: str | None = None, test: str = "") -> Exchange:
+        """Send one request. `authorization=None` sends no Authorization header; a string sends it verbatim.
+
+        `test` names the test the request is sent for, when it is not the running one (the plan's
+        threads send ahead of the tests): what the transport records about it carries that name.
+        """
         if payload is not MISSING:
             body = json.dumps(payload).encode("utf-8")
         sent_headers: dict[str, str] = {}
@@ -66,10 +76,10 @@ class ApiClient:
             sent_headers["Content-Type"] = content_type
         sent_headers.update(headers or {})
         url = self.base_url + path if path is not None else self.url
-        request = SentRequest(method, url, sent_headers, body, payload, intent, label)
+        request = SentRequest(method, url, sent_headers, body, payload, intent, label, sent_at=time.time())
         if self.on_request:
             self.on_request(request)
-        exchange = self._transmit(request)
+        exchange = self._transmit(request, test)
         if self.on_exchange:
             self.on_exchange(exchange)
         return exchange
@@ -78,12 +88,16 @@ class ApiClient:
         """The label of the request this thread is sending through our own `send` ("" for other callers)."""
         return getattr(self._local, "label", "")
 
-    def _transmit(self, request: SentRequest) -> Exchange:
-        self._local.label = request.label
+    def test_in_flight(self) -> str:
+        """The test this thread's request is sent for, when `send` named one ("": the running test)."""
+        return getattr(self._local, "test", "")
+
+    def _transmit(self, request: SentRequest, test: str = "") -> Exchange:
+        self._local.label, self._local.test = request.label, test
         try:
             return self._transmit_labelled(request)
         finally:
-            self._local.label = ""
+            self._local.label = self._local.test = ""
 
     def _transmit_labelled(self, request: SentRequest) -> Exchange:
         started = time.monotonic()
@@ -92,7 +106,8 @@ class ApiClient:
                                       timeout=self.timeout, stream=True, allow_redirects=False) as raw:
                 body, truncated = self._read_capped(raw)
                 received = Received.build(raw.status_code, dict(raw.headers), body,
-                                          elapsed=time.monotonic() - started, truncated=truncated)
+                                          elapsed=time.monotonic() - started, truncated=truncated,
+                                          received_at=time.time())
             return Exchange(request, received)
         except requests.Timeout:
             return Exchange(request, None, f"no answer within the {self.timeout[1]:g} s read timeout")

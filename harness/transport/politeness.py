@@ -13,6 +13,7 @@ created: the failure is reported instead, never retried.
 from __future__ import annotations
 
 import email.utils
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -24,6 +25,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
 from harness.transport.budget import BudgetExhausted, SharedBudget
+from harness.transport.inflight import InFlight
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 EventSink = Callable[[dict[str, Any]], None]
@@ -79,13 +81,20 @@ class PoliteAdapter(HTTPAdapter):
     """An HTTPAdapter that takes a budget slot before each attempt and retries only when safe."""
 
     def __init__(self, budget: SharedBudget | None, create_path: str, *, policy: RetryPolicy = RetryPolicy(),
-                 on_event: EventSink | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
-        super().__init__()
+                 on_event: EventSink | None = None, sleep: Callable[[float], None] = time.sleep,
+                 inflight: InFlight | None = None, guard: Callable[[], None] | None = None) -> None:
+        super().__init__(pool_maxsize=64)  # the plan's threads share the connection pool
         self.budget = budget
         self.create_path = create_path
         self.policy = policy
         self.on_event = on_event
         self.sleep = sleep
+        self.inflight = inflight  # at most N requests on the wire, across the run's threads and processes
+        self.guard = guard  # raises (the breaker is open) instead of sending or retrying
+        # A 429's Retry-After holds for every thread of the process, not only the one that got it.
+        self._paused_until = 0.0
+        self._paused_by = 0
+        self._pause_lock = threading.Lock()
 
     def _is_create(self, request: requests.PreparedRequest) -> bool:
         return request.method == "POST" and urlsplit(request.url or "").path.endswith(self.create_path)
@@ -98,6 +107,13 @@ class PoliteAdapter(HTTPAdapter):
         create = self._is_create(request)
         throttles = connection_retries = 0
         while True:
+            if self.guard is not None:
+                self.guard()
+            with self._pause_lock:
+                mine = self._paused_by == threading.get_ident()
+                pause = 0.0 if mine else self._paused_until - time.time()
+            if pause > 0:  # another thread's 429 asked everybody to wait (this thread's own wait is below)
+                self.sleep(pause)
             if self.budget is not None:
                 try:
                     self.budget.acquire(create=create)
@@ -106,7 +122,11 @@ class PoliteAdapter(HTTPAdapter):
                     raise
             created = True  # unless the answer says otherwise: a lost answer may hide a created runtime
             try:
-                response = super().send(request, *args, **kwargs)
+                if self.inflight is not None:
+                    with self.inflight.slot():
+                        response = super().send(request, *args, **kwargs)
+                else:
+                    response = super().send(request, *args, **kwargs)
                 created = 200 <= response.status_code < 300
             except requests.ConnectionError as exc:
                 reached = not never_reached_server(exc)
@@ -138,6 +158,8 @@ class PoliteAdapter(HTTPAdapter):
             self._emit("throttled", request, retry_after=response.headers.get("Retry-After"), waited=wait,
                        gave_up=False)
             response.close()
+            with self._pause_lock:
+                self._paused_until, self._paused_by = max(self._paused_until, time.time() + wait), threading.get_ident()
             self.sleep(wait)
 
 

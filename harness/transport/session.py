@@ -115,6 +115,8 @@ class CappedSession(requests.Session):
         response = super().send(request, stream=True, **kwargs)
         declared = declared_length(response)
         on_read = self.on_read
+        if getattr(response, "_bctrl_replayed", False):
+            on_read = None  # a prefetched answer handed out again (harness/transport/replay.py): reported once
         done = (lambda body, truncated: on_read(response, body, truncated)) if on_read is not None else None
         response.raw = CappedRaw(response.raw, self.max_bytes,
                                  declared_too_big=declared is not None and declared > self.max_bytes, on_done=done)

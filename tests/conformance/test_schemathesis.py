@@ -9,7 +9,9 @@ budget follows the Hypothesis profile (`--hypothesis-profile dev|ci|nightly`):
 the fuzzing phase draws the profile's examples; the coverage phase sends every
 positive case the schema defines, and in `nightly` every negative one too (in
 dev and ci the invalid catalogue stands for those, see
-SCHEMATHESIS_COVERAGE_MODES in harness/profiles.py).
+SCHEMATHESIS_COVERAGE_MODES in harness/profiles.py). On a slow target its
+cases are sent ahead from a dry pass of the same seeded test
+(harness/plugin/exploration.py).
 """
 from __future__ import annotations
 
@@ -18,8 +20,9 @@ from typing import Any, Iterator
 import pytest
 import schemathesis
 
-from harness.bridge import Bridge, activate, bridge_for, build_schema, deactivate, route_through
+from harness.bridge import Bridge, activate, bridge_for, build_schema, deactivate, dry_requests, route_through
 from harness.conformance import Judge
+from harness.plugin import exploration
 from harness.plugin.context import RunContext
 from harness.profiles import SCHEMATHESIS_COVERAGE_MODES
 from harness.transport import ApiClient
@@ -34,18 +37,24 @@ def st_bridge(judge: Judge, run: RunContext) -> Bridge:
 
 
 @pytest.fixture(scope="session")
-def st_schema(run: RunContext, target_url: str, client: ApiClient, st_bridge: Bridge) -> Any:
+def st_schema(run: RunContext, target_url: str, client: ApiClient, st_bridge: Bridge,
+              pytestconfig: pytest.Config) -> Any:
     """Built lazily, so --base-url, the key and the request timeout apply; every send goes through `client`."""
     schema = build_schema(run.contract, target_url, run.target.api_key, request_timeout=run.timeout, seed=run.seed,
                           coverage_modes=SCHEMATHESIS_COVERAGE_MODES[run.profile])
-    return route_through(schema, client.session, st_bridge)
+    schema = route_through(schema, client.session, st_bridge)
+    if exploration.should_prefetch(pytestconfig, run.resources.answer_times):
+        exploration.send_ahead(run, client.session, dry_requests(schema, client.session, target_url,
+                                                                 run.target.space_id))
+    return schema
 
 
 @pytest.fixture
-def active_bridge(st_bridge: Bridge) -> Iterator[Bridge]:
+def active_bridge(st_bridge: Bridge, run: RunContext, judge: Judge) -> Iterator[Bridge]:
     activate(st_bridge)
     yield st_bridge
     deactivate()
+    exploration.judge_leftovers(run, judge)
 
 
 schema = schemathesis.pytest.from_fixture("st_schema")

@@ -141,8 +141,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         length = int(self.headers.get("Content-Length") or 0)
         raw = self._drain()
-        scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
-        if scheme.lower() != "bearer" or token != self.server.api_key:
+        # RFC 6750 2.1: credentials = "Bearer" 1*SP b64token; the field value has no surrounding whitespace.
+        scheme, _, token = (self.headers.get("Authorization") or "").strip().partition(" ")
+        if scheme.lower() != "bearer" or token.lstrip(" ") != self.server.api_key:
             self._answer(401, {"message": "unauthorized"})
             return
         if length > MAX_BODY:
@@ -170,6 +171,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # The stdlib's listen backlog is 5: a client with 32 requests in flight would see resets. A real
+    # service (behind any load balancer) takes them; so does this one.
+    request_queue_size = 128
     api_key: str
     validator: Draft202012Validator
 

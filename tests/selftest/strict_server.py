@@ -254,6 +254,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # The stdlib's listen backlog is 5: a client with 32 requests in flight would see resets. A real
+    # service (behind any load balancer) takes them; so does this one.
+    request_queue_size = 128
     api_key: str
     validator: Draft202012Validator
     declared: set[str]

@@ -257,7 +257,10 @@ def test_extreme_input_excuses_only_free_values(loaded_contract: Contract) -> No
     payload["config"]["lifecycle"]["idleTimeoutMinutes"] = 10 ** 6
     clamped = _reflect(loaded_contract, payload,
                        lambda b: b["config"]["lifecycle"].__setitem__("idleTimeoutMinutes", 1440), intent="extreme")
-    assert severities(clamped) == ["warning"]
+    assert severities(clamped) == ["warning"]  # a number: a platform may store it with less precision
+    payload["name"] = "\ufb01 \uff21"  # compatibility characters: extreme, but text must round-trip
+    folded = _reflect(loaded_contract, payload, lambda b: b.__setitem__("name", "fi A"), intent="extreme")
+    assert severities(folded) == ["failure"]
     stealth = _reflect(loaded_contract, payload, lambda b: b["config"].__setitem__("stealth", "medium"), intent="extreme")
     assert severities(stealth) == ["failure"]  # an enum member has no excuse
 
@@ -265,8 +268,10 @@ def test_extreme_input_excuses_only_free_values(loaded_contract: Contract) -> No
 # --- invariants and unique_ids ------------------------------------------------
 
 @pytest.mark.parametrize("text,ok", [("2026-01-01T12:00:00Z", True), ("2026-01-01T12:00:00.123456+00:00", True),
-                                     ("2026-01-01 12:00:00", True), ("2026-01-01t12:00:00z", True),
-                                     ("today", False), ("2026-01-01", False), ("1767268800", False), ("", False)])
+                                     ("2026-01-01 12:00:00+02:00", True), ("2026-01-01t12:00:00z", True),
+                                     ("2026-01-01 12:00:00", False), ("2026-01-01T12:00:00", False),
+                                     ("2026-13-01T12:00:00Z", False), ("today", False), ("2026-01-01", False),
+                                     ("1767268800", False), ("", False)])
 def test_parse_timestamp(text: str, ok: bool) -> None:
     assert (parse_timestamp(text) is not None) is ok
 
@@ -283,6 +288,28 @@ def test_invariants(loaded_contract: Contract) -> None:
     assert findings(lambda b: b.__setitem__("activeRunId", "run-1")) == [("/activeRunId", "failure")]
     assert findings(lambda b: b.__setitem__("activeRunId", str(uuid.uuid4()))) == []
     assert findings(lambda b: b.pop("createdAt")) == []  # response_schema's business
+
+
+def test_a_fresh_resource_was_created_now(loaded_contract: Contract) -> None:
+    """Well-formed timestamps that are wrong as time: 1970, next year, an hour off the client's clock."""
+    import time as clock
+
+    def findings(stamp: str | None = None, **shift: float) -> list[tuple[str, str]]:
+        body = build_runtime({"type": "browser"})
+        if stamp is not None:
+            body["createdAt"] = body["updatedAt"] = stamp
+        now = clock.time()
+        request = SentRequest.for_json("POST", URL, {"Authorization": f"Bearer {KEY}"}, {}, intent="valid",
+                                       sent_at=now + shift.get("sent", 0.0))
+        answer = Received.build(200, {"Content-Type": "application/json"}, json.dumps(body).encode(),
+                                received_at=now + shift.get("received", 0.0))
+        return [(f.pointer, f.severity) for f in check(loaded_contract, "invariants", request, answer)]
+
+    assert findings() == []
+    assert ("/createdAt", "failure") in findings("1970-01-01T00:00:00.000Z")
+    assert ("/updatedAt", "failure") in findings("2099-01-01T00:00:00Z")
+    assert findings(sent=-3600, received=-3599) != [], "an hour off the client's clock"
+    assert findings(sent=-60, received=-59) == [], "a minute of clock skew is tolerated"
 
 
 def test_unique_ids(loaded_contract: Contract) -> None:

@@ -1,12 +1,17 @@
 """Every mutant is caught by the default conformance run, with the right check named; correct servers pass.
 
-Each mutant of the catalog is served and the whole default run (as a user
-runs it: `pytest --base-url ...`, key in the environment, the default `ci`
-profile, every layer, no --maxfail) goes against it in a subprocess. Which
-checks failed is read from the run's event log, so a layer's claim (e.g.
-"schemathesis catches ignored-auth too") is checked against the tests that
-recorded the failing exchanges. Runs go two at a time (the machine has two
-cores); results are computed once per selftest session, also under xdist.
+Each mutant of the catalog is served and the whole default run goes against
+it in a subprocess, as a user runs it (`pytest --base-url ...`, key in the
+environment, every layer: the plan's deterministic cases, the Hypothesis
+property test and schemathesis; no --maxfail), with one difference: mutants
+get the `dev` Hypothesis profile (10 generated examples per exploratory test
+instead of the default `ci` profile's 40), which keeps 40 whole runs within
+the selftest budget. The three correct servers get the default run exactly,
+`ci` profile included: a false alarm must not hide behind fewer examples.
+Which checks failed is read from the run's event log, so a layer's claim
+(e.g. "schemathesis catches ignored-auth too") is checked against the tests
+that recorded the failing exchanges. Runs go two at a time (the machine has
+two cores); results are computed once per selftest session, also under xdist.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ import pytest
 
 from harness.recording import read_events
 from tests.selftest.independent_server import IndependentServer
+from tests.selftest.strict_server import StrictServer
 from tests.selftest.mutants import MUTANTS, serve
 from tests.selftest.shared import once
 from tests.selftest.suite_runner import SuiteRun, run_suite
@@ -28,20 +34,25 @@ pytestmark = pytest.mark.suite_run
 
 KEY = "selftest-mutants-key-7f3a9c21"
 WORKERS = 2
-REFERENCE, INDEPENDENT = "reference", "independent-server"
-CORRECT = (REFERENCE, INDEPENDENT)
+REFERENCE, INDEPENDENT, STRICT = "reference", "independent-server", "strict-server"
+CORRECT = (REFERENCE, INDEPENDENT, STRICT)
 
 
 def _server(name: str) -> ContextManager:
     if name == INDEPENDENT:
         return IndependentServer(KEY)
+    if name == STRICT:
+        return StrictServer(KEY)
     return serve(name, KEY)
+
+
+MUTANT_PROFILE = "--hypothesis-profile=dev"
 
 
 def _run(name: str, folder: Path) -> tuple[SuiteRun, float]:
     started = time.monotonic()
     with _server(name) as server:
-        run = run_suite(server.url, KEY, folder / name)
+        run = run_suite(server.url, KEY, folder / name, *(() if name in CORRECT else (MUTANT_PROFILE,)))
     return run, time.monotonic() - started
 
 

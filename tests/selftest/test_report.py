@@ -179,9 +179,10 @@ def test_summary_json_holds_the_same_facts_as_the_page(runs) -> None:
 
 def test_the_curl_line_replays_the_failure(runs) -> None:
     example = _summary(runs["serial"])["findings"]["by_check"]["response_schema"][0]["examples"][0]
-    assert example["curl"].startswith("curl ")
-    done = subprocess.run(["bash", "-c", example["curl"]], capture_output=True, text=True, timeout=30,
-                          env={**os.environ, "BCTRL_API_KEY": KEY})
+    assert example["curl"].startswith("curl ") and runs["url"] in example["curl"]
+    with serve(MUTANT, KEY) as server:  # the same server again (the run's one has stopped), on another port
+        done = subprocess.run(["bash", "-c", example["curl"].replace(runs["url"], server.url)], capture_output=True,
+                              text=True, timeout=30, env={**os.environ, "BCTRL_API_KEY": KEY})
     assert done.returncode == 0, done.stderr
     assert re.search(r"HTTP/1\.1 200", done.stdout) and '"status": "running"' in done.stdout, done.stdout[:500]
 
@@ -201,7 +202,7 @@ def test_two_workers_give_the_same_verdicts_and_one_merged_report(runs) -> None:
     assert len(tests_seen) > 1
     # Every worker used the controller's run id and seed: names and replays refer to one run.
     assert {(p["worker"], p["run_id"], p["seed"]) for p in two["processes"]} == {
-        ("gw0", two["run_id"], two["seed"]), ("gw1", two["run_id"], two["seed"])}
+        ("main", two["run_id"], two["seed"]), ("gw0", two["run_id"], two["seed"]), ("gw1", two["run_id"], two["seed"])}
     names = [r["name"] for r in json.loads((parallel.reports / "created-runtimes.json").read_text())["runtimes"]
              if r["name"] and r["name"].startswith("conformance-")]
     assert names and all(n.startswith(f"conformance-{two['run_id']}-") for n in names)

@@ -137,13 +137,13 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SuiteRun]:
 
 def _known_issue_runs(base: Path) -> dict[str, SuiteRun]:
     all_known = _write(base / "all", [
-        issue(id="RT-1", select={"test": f"{BASICS}::test_minimal_payload_is_created", "pointer": "/status",
+        issue(id="RT-1", select={"test": f"{BASICS}::test_minimal_payload_is_created*", "pointer": "/status",
                                  "label": "minimal"}),
-        issue(id="RT-2", select={"test": "*::test_full_payload_is_created", "payload": {"/config/stealth": "medium"}}),
+        issue(id="RT-2", select={"test": "*::test_full_payload_is_created*", "payload": {"/config/stealth": "medium"}}),
     ])
     mixed = _write(base / "mixed", [
-        issue(id="RT-3", select={"test": "*::test_minimal_payload_is_created", "pointer": "/name"}),
-        issue(id="RT-4", check="status_code", select={"test": "*::test_missing_authorization_is_rejected"}),
+        issue(id="RT-3", select={"test": "*::test_minimal_payload_is_created*", "pointer": "/name"}),
+        issue(id="RT-4", check="status_code", select={"test": "*::test_missing_authorization_is_rejected*"}),
         issue(id="RT-5", select={"test": "*::test_that_does_not_exist"}),
     ])
     with serve("status-outside-enum", KEY) as server, ThreadPoolExecutor(2) as pool:

@@ -7,7 +7,8 @@ from tests.selftest.mutants.base import mutant
 from tests.selftest.mutants.request_rewrite import Headers, api_key, rewrite_request
 
 
-@mutant("ignored-auth", catches="auth", description="a request without an Authorization header is served")
+@mutant("ignored-auth", catches="auth", description="a request without an Authorization header is served",
+        caught_in={"test_auth": ("auth",), "test_schemathesis": ("auth", "schemathesis.IgnoredAuth")})
 def ignored_auth(app):  # type: ignore[no-untyped-def]
     def fn(headers: Headers, body: bytes, state: Any) -> tuple[Headers, bytes]:
         if "authorization" not in headers:

@@ -13,6 +13,7 @@ from tests.selftest.mutants import (  # noqa: F401  (the checks issue's mutants)
     status_and_media,
 )
 from tests.selftest.mutants import crashes  # noqa: F401  (the strategies issue's: 500 on one value, pair or branch)
+from tests.selftest.mutants import round2  # noqa: F401  (one per technique: boundaries, variants, framing, time, overlap)
 from tests.selftest.mutants.base import MUTANTS, ASGIApp
 
 

@@ -1,10 +1,10 @@
 """Round 2: one mutant per technique of the strategies (boundaries, within-variant pairs, neighbours,
-framing, text, time, credentials in errors), each the reference mock with exactly one behaviour changed.
+framing, text, time, credentials in errors, overlap), each the reference mock with exactly one behaviour changed.
 
 Each is written to the technique (a class of input or output), not to a value the suite happens to
 send: "any integer beyond 32 bits", not "port 2147483648". Crashes happen only on requests the
-reference accepted (200), so invalid input still gets its 4xx. Not imported by catalog.py yet: the
-lead adds it once the suite catches them; import this module to register them.
+reference accepted (200), so invalid input still gets its 4xx. `caught_in` names the layer built for the
+technique; the mutant selftest holds each claim.
 """
 from __future__ import annotations
 
@@ -49,27 +49,27 @@ def _crash_when(predicate: Callable[[Any], bool]) -> Callable[[Any], Any]:
 
 # --- boundaries -----------------------------------------------------------------------------------
 
-@mutant("crash-on-integer-beyond-32-bits", catches="status_code",
+@mutant("crash-on-integer-beyond-32-bits", catches="status_code", caught_in={"test_boundaries": ("status_code",)},
         description="500 when any integer in the body, anywhere (metadata included), does not fit a signed "
                     "32-bit column (below -2**31 or above 2**31 - 1)")
 def crash_on_integer_beyond_32_bits(app):  # type: ignore[no-untyped-def]
     return _crash_when(lambda p: any(not -(2**31) <= n <= 2**31 - 1 for n in _integers(p)))(app)
 
 
-@mutant("crash-on-long-string", catches="status_code",
+@mutant("crash-on-long-string", catches="status_code", caught_in={"test_boundaries": ("status_code",)},
         description="500 when any string in the body (member names included) is longer than 1000 characters "
                     "(a VARCHAR(1000) column)")
 def crash_on_long_string(app):  # type: ignore[no-untyped-def]
     return _crash_when(lambda p: any(isinstance(v, str) and len(v) > 1000 for v in _values(p)))(app)
 
 
-@mutant("crash-on-many-items", catches="status_code",
+@mutant("crash-on-many-items", catches="status_code", caught_in={"test_boundaries": ("status_code",)},
         description="500 when any array in the body has more than 20 items (a fixed-size buffer)")
 def crash_on_many_items(app):  # type: ignore[no-untyped-def]
     return _crash_when(lambda p: any(isinstance(v, list) and len(v) > 20 for v in _values(p)))(app)
 
 
-@mutant("crash-at-16-bit-bound", catches="status_code",
+@mutant("crash-at-16-bit-bound", catches="status_code", caught_in={"test_boundaries": ("status_code",)},
         description="500 when any integer in the body is exactly 65535, the top of an unsigned 16-bit range "
                     "(the classic `< 65535` off-by-one: a port of 65535 is valid)")
 def crash_at_16_bit_bound(app):  # type: ignore[no-untyped-def]
@@ -90,7 +90,7 @@ def socks_without_user() -> tuple[str, str, str, str]:
     return discriminator.pointer.rsplit("/", 1)[-1], label, protocol.pointer.rsplit("/", 1)[-1], protocol.values[1]
 
 
-@mutant("crash-on-socks5-without-username", catches="status_code",
+@mutant("crash-on-socks5-without-username", catches="status_code", caught_in={"test_covering_set": ("status_code",)},
         description="500 for a custom proxy with the 2nd protocol (socks5) and no username; socks5 with a "
                     "username, and http without one, work")
 def crash_on_socks5_without_username(app):  # type: ignore[no-untyped-def]
@@ -107,7 +107,7 @@ def crash_on_socks5_without_username(app):  # type: ignore[no-untyped-def]
 
 # --- neighbours -----------------------------------------------------------------------------------
 
-@mutant("accepts-direct-proxy-mode", catches="negative_data",
+@mutant("accepts-direct-proxy-mode", catches="negative_data", caught_in={"test_invalid_payloads": ("negative_data",)},
         description="a proxy whose mode is 'direct' or 'none' (what PAC files and many configs call no proxy) "
                     "is treated as no proxy and answered 200; other unknown modes are still refused")
 def accepts_direct_proxy_mode(app):  # type: ignore[no-untyped-def]
@@ -125,7 +125,7 @@ def accepts_direct_proxy_mode(app):  # type: ignore[no-untyped-def]
 
 # --- framing --------------------------------------------------------------------------------------
 
-@mutant("refuses-charset-parameter", catches="status_code",
+@mutant("refuses-charset-parameter", catches="status_code", caught_in={"test_framing": ("status_code",)},
         description="a valid request whose Content-Type carries a parameter (application/json; charset=utf-8) "
                     "is answered 415, as if the media type were not JSON")
 def refuses_charset_parameter(app):  # type: ignore[no-untyped-def]
@@ -139,7 +139,7 @@ def refuses_charset_parameter(app):  # type: ignore[no-untyped-def]
 
 # --- text -----------------------------------------------------------------------------------------
 
-@mutant("folds-name-nfkc", catches="semantics",
+@mutant("folds-name-nfkc", catches="semantics", caught_in={"test_boundaries": ("semantics",)},
         description="the name comes back NFKC-folded (compatibility characters replaced: 'ﬁ' -> 'fi', "
                     "fullwidth -> ASCII); canonically equivalent (NFC/NFD) text is unaffected")
 def folds_name_nfkc(app):  # type: ignore[no-untyped-def]
@@ -161,7 +161,7 @@ def created_at_1970(app):  # type: ignore[no-untyped-def]
 
 # --- credentials in errors ------------------------------------------------------------------------
 
-@mutant("quotes-password-in-error", catches="secrets",
+@mutant("quotes-password-in-error", catches="secrets", caught_in={"test_invalid_payloads": ("secrets",)},
         description="a 422 for a body holding a proxy password quotes the password in its details "
                     "(\"rejected value ...\"), as naive validation libraries do")
 def quotes_password_in_error(app):  # type: ignore[no-untyped-def]
@@ -179,3 +179,28 @@ def quotes_password_in_error(app):  # type: ignore[no-untyped-def]
         return reply
 
     return rewrite(fn)(app)
+
+
+# --- overlap --------------------------------------------------------------------------------------
+
+@mutant("racy-ids", catches="unique_ids", caught_in={"test_overlap": ("unique_ids",)},
+        description="ids come from a counter that is read, then written back after a pause (a non-atomic "
+                    "read-modify-write): requests that overlap get the same id, one after another never do")
+def racy_ids(app):  # type: ignore[no-untyped-def]
+    import asyncio
+    import uuid
+
+    counter = {"next": 0}
+    namespace = uuid.uuid5(uuid.NAMESPACE_URL, "bctrl-mutant/racy-ids")
+
+    async def wrapped(scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await app(scope, receive, send)
+            return
+        number = counter["next"]  # read ...
+        await asyncio.sleep(0.05)  # ... the pause in which an overlapping request reads the same number ...
+        counter["next"] = number + 1  # ... write back
+        runtime_id = str(uuid.uuid5(namespace, str(number)))
+        await on_created(lambda d: d.__setitem__("id", runtime_id))(app)(scope, receive, send)
+
+    return wrapped
