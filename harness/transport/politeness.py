@@ -12,6 +12,7 @@ created: the failure is reported instead, never retried.
 """
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import threading
 import time
@@ -114,18 +115,19 @@ class PoliteAdapter(HTTPAdapter):
                 pause = 0.0 if mine else self._paused_until - time.time()
             if pause > 0:  # another thread's 429 asked everybody to wait (this thread's own wait is below)
                 self.sleep(pause)
-            if self.budget is not None:
-                try:
-                    self.budget.acquire(create=create)
-                except BudgetExhausted as exc:
-                    self._emit("budget_exhausted", request, message=str(exc))
-                    raise
             created = True  # unless the answer says otherwise: a lost answer may hide a created runtime
+            acquired = False
             try:
-                if self.inflight is not None:
-                    with self.inflight.slot():
-                        response = super().send(request, *args, **kwargs)
-                else:
+                # The in-flight slot first, then the pacing slot: a request paced, then kept waiting for
+                # a free slot, would leave together with the next one.
+                with self.inflight.slot() if self.inflight is not None else contextlib.nullcontext():
+                    if self.budget is not None:
+                        try:
+                            self.budget.acquire(create=create)
+                        except BudgetExhausted as exc:
+                            self._emit("budget_exhausted", request, message=str(exc))
+                            raise
+                    acquired = True
                     response = super().send(request, *args, **kwargs)
                 created = 200 <= response.status_code < 300
             except requests.ConnectionError as exc:
@@ -140,7 +142,7 @@ class PoliteAdapter(HTTPAdapter):
                 self.sleep(wait)
                 continue
             finally:
-                if create and self.budget is not None:
+                if create and self.budget is not None and acquired:
                     self.budget.settle(created=created)
             if response.status_code != 429:
                 return response
