@@ -31,6 +31,7 @@ h1{font-size:22px;margin:0 0 6px}
 #results table{border-collapse:collapse;font-size:13px}
 #results th,#results td{border:1px solid #ddd;padding:3px 7px;text-align:left;vertical-align:top}
 #results th{background:#f3f3f3}
+#results td{overflow-wrap:anywhere}
 #results code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}
 #results .o-failed,#results .o-error{color:#c62828;font-weight:bold}
 #results .o-passed{color:#2e7d32}#results .o-xfailed,#results .o-skipped{color:#ef6c00}
@@ -78,7 +79,9 @@ def results_table(events: Iterable[Mapping[str, Any]]) -> str:
             failing, warned = _findings_text(record, "failure"), _findings_text(record, "warning")
             detail = "; ".join(x for x in (f"failed: {failing}" if failing else "", f"warned: {warned}" if warned
                                            else "", ", ".join(judgement.get("known_issues") or ())) if x)
-        rows.append(f"<tr><td><code>{_e(judgement.get('test'))}</code></td><td class=\"o-{_e(outcome)}\">"
+        # The row's id is the test's, as pytest-html's: the conformance section links each defect's tests to it.
+        rows.append(f"<tr id=\"{_e(judgement.get('test'))}\"><td><code>{_e(judgement.get('test'))}</code></td>"
+                    f"<td class=\"o-{_e(outcome)}\">"
                     f"{_e(outcome)}</td><td>{_e((record or {}).get('intent', '-'))}</td><td>{_e(status)}</td>"
                     f"<td>{_e(detail)}</td></tr>")
     body = "".join(rows) or '<tr><td colspan="5">No exchange on the operation\'s path.</td></tr>'
@@ -89,7 +92,7 @@ def results_table(events: Iterable[Mapping[str, Any]]) -> str:
 
 def page(data: Mapping[str, Any], events: Iterable[Mapping[str, Any]], title: str) -> str:
     """A whole, self-contained HTML page: the conformance section and the exchanges table."""
-    section = _GENERATED_ONLY_ROWS.sub("", reporting.render(data))
+    section = _GENERATED_ONLY_ROWS.sub("", reporting.render(data, pytest_html=False))
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
             f"<style>{PAGE_CSS}</style></head><body><h1>{_e(title)}</h1>{section}{results_table(events)}"
             "</body></html>\n")

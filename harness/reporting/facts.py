@@ -17,9 +17,9 @@ from contracts import Contract
 from contracts.checks import REGISTRY
 from harness import known_issues as known_issues_module
 from harness.known_issues import KnownIssue
-from harness.reporting import coverage
+from harness.reporting import coverage, defects as defects_module
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: distinct defects, warning groups, the verdict (and the trend when compared)
 EXAMPLES_PER_GROUP = 3  # findings with the same check, pointer and message: show a few, count all
 OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
 
@@ -133,7 +133,12 @@ def build(contract: Contract, events: list[Mapping[str, Any]], run: Mapping[str,
                      "errata": [{"id": e.id, "action": e.action, "target": e.target,
                                  "description": " ".join(e.description.split())} for e in contract.errata]},
         "tests": {k: counted.get(k, 0) for k in OUTCOMES},
-        "cut_short": sorted({str(j["cut_short"]) for j in judged.values() if j.get("cut_short")}),
+        # Why deterministic tests were cut short (budget, throttling, target down): the run did not test them.
+        # Generated (exploratory) tests get what is left of a budget: theirs are expected, listed apart.
+        "cut_short": sorted({str(j["cut_short"]) for j in judged.values() if j.get("cut_short")
+                             and not j.get("exploratory")}),
+        "exploratory_cut_short": sorted({str(j["cut_short"]) for j in judged.values() if j.get("cut_short")
+                                         and j.get("exploratory")}),
         # Every process (controller or xdist worker) that sent requests, with the run id and seed it used.
         "processes": [{k: p.get(k) for k in ("worker", "run_id", "seed")} for p in processes],
         "requests": {
@@ -156,11 +161,17 @@ def build(contract: Contract, events: list[Mapping[str, Any]], run: Mapping[str,
             "failures": sum(1 for f in new if f["severity"] == "failure"),
             "warnings": sum(1 for f in new if f["severity"] == "warning"),
             "known": sum(1 for f in findings if f.get("known_issue")),
+            # Exchanges with at least one failure no known issue covers (a request with two defects counts once).
+            "failing_exchanges": sum(1 for e in exchanges if any(
+                f.get("severity") == "failure" and not f.get("known_issue") for f in e.get("findings") or ())),
             "by_check": _group(new),
             "known_by_check": _group([f for f in findings if f.get("known_issue")]),
         },
         "known_issues": _known_issues(issues, findings, judged, target_key),
         "coverage": _coverage(coverage.matrix(contract, events)),
+        # The verdict's unit: failures grouped into the bugs they are, and the warnings likewise, apart.
+        "defects": defects_module.group(contract, events, "failure"),
+        "warning_groups": defects_module.group(contract, events, "warning"),
     }
 
 
@@ -176,8 +187,99 @@ def _coverage(matrix: dict[str, Any]) -> dict[str, Any]:
     }}
 
 
+def _count(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else plural or word + 's'}"
+
+
+def _not_tested(data: Mapping[str, Any]) -> tuple[str, bool]:
+    """What the run did not test, in words ("" when it tested everything it meant to), and whether only part.
+
+    `not_tested` (the controller's): {reason, line, tests}; `tests` > 0 means some tests were cut short
+    and the rest ran. Else the deterministic tests cut short (`cut_short`), else a run that judged nothing.
+    """
+    flag = data.get("not_tested")
+    if flag:
+        if isinstance(flag, Mapping):
+            words = str(flag.get("line") or flag.get("reason") or "the run was stopped")
+            return words, bool(flag.get("tests"))
+        return (str(flag) if not isinstance(flag, bool) else "the run was stopped"), False
+    cut = data.get("cut_short")
+    if cut:
+        reasons = [str(cut.get("reason") or cut)] if isinstance(cut, Mapping) else \
+            [cut] if isinstance(cut, str) else [str(c) for c in cut]
+        skipped = int((data.get("tests") or {}).get("skipped", 0))
+        return f"{_count(skipped, 'test')} cut short: " + "; ".join(reasons), True
+    tests = data.get("tests") or {}
+    if not (data.get("requests") or {}).get("exchanges") and not tests.get("failed") and not tests.get("error"):
+        return "no request was judged", False
+    return "", False
+
+
+def verdict(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The verdict every view leads with: state, tone (ok, warn, bad, untested) and its lines, first one first.
+
+    Computed from the facts when a view is made, so what the controller adds
+    after build() (`not_tested`, the trend) is in it. A run that did not test
+    the server, or not all of it, is never shown as passing: a run stopped
+    before testing leads with NOT TESTED; a partial one with its violations,
+    if any, then what was not tested.
+    """
+    tests, findings = data.get("tests") or {}, data.get("findings") or {}
+    found = [d for d in data.get("defects") or () if d.get("severity", "failure") == "failure"]
+    warned = data.get("warning_groups") or []
+    requests = (data.get("requests") or {}).get("exchanges", 0)
+    failing = int(tests.get("failed", 0)) + int(tests.get("error", 0))
+    affected = findings.get("failing_exchanges", sum(d["exchanges"] for d in found))
+    lines: list[str] = []
+    untested, partial = _not_tested(data)
+    if untested and not partial:
+        state, tone = "not-tested", "untested"
+        lines.append(f"NOT TESTED: {untested}" + (f"; {_count(len(found), 'distinct defect')} in what was tested"
+                                                 if found else ""))
+    elif found:
+        state, tone = "not-conforming", "bad"
+        lines.append(f"NOT CONFORMING: {_count(len(found), 'distinct defect')} in {affected} of {requests} "
+                     f"judged requests ({_count(failing, 'failing test')})")
+    elif "defects" not in data and findings.get("failures"):  # a summary.json written before defects were
+        state, tone = "not-conforming", "bad"
+        lines.append(f"NOT CONFORMING: {_count(int(findings['failures']), 'contract violation')} in "
+                     f"{_count(failing, 'failing test')}")
+    elif failing:
+        state, tone = "failed", "bad"
+        lines.append(f"FAILED: {_count(failing, 'test')} failed without a recorded contract violation "
+                     "(see the test table)")
+    elif untested:
+        state, tone = "not-tested", "untested"
+        lines.append(f"NOT TESTED: {untested}; no contract violation in the {requests} judged requests")
+    elif warned or findings.get("known"):
+        state, tone = "conforms-with-warnings", "warn"
+        parts = [f"{_count(len(warned), 'warning group')} ({_count(int(findings.get('warnings', 0)), 'warning')}) "
+                 "where the contract is silent"] if warned else []
+        if findings.get("known"):
+            parts.append(f"{_count(int(findings['known']), 'finding')} covered by known issues")
+        lines.append(f"CONFORMS in {requests} judged requests, with " + " and ".join(parts))
+    else:
+        state, tone = "conforms", "ok"
+        lines.append(f"CONFORMS: no contract violation in {requests} judged requests")
+    if untested and partial and state in ("not-conforming", "failed"):
+        lines.append(f"NOT TESTED: {untested}")
+    elif tests.get("skipped") and state in ("conforms", "conforms-with-warnings"):
+        req = data.get("requests") or {}
+        why = ", ".join(w for w, n in (("budget exhausted", req.get("budget_refusals")),
+                                       ("throttled", req.get("throttled_gave_up"))) if n) or "see the test table"
+        lines.append(f"{_count(int(tests['skipped']), 'test')} skipped, not tested ({why})")
+        tone = "warn"
+    if found and warned and state != "not-tested":
+        lines[0] += f"; {_count(len(warned), 'warning group')}"
+    trend = data.get("trend") or {}
+    if trend.get("line"):
+        lines.append(trend["line"])
+    return {"state": state, "tone": tone, "lines": lines, "defects": len(found), "affected_requests": affected,
+            "warning_groups": len(warned), "failing_tests": failing}
+
+
 def write(summary: Mapping[str, Any], path: Path) -> None:
-    """summary.json (its texts were redacted when the records were written)."""
+    """summary.json (its texts were redacted when the records were written), with the verdict as of now."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    plain = json.loads(json.dumps(summary, default=str))
+    plain = json.loads(json.dumps({**summary, "verdict": verdict(summary)}, default=str))
     path.write_text(json.dumps(plain, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

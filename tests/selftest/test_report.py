@@ -1,6 +1,7 @@
 """The conformance report, read as a person would: after a run against a mutant, the summary,
-the verdict per check, the coverage matrix and the findings are on the page, the curl line
-replays the failure, and `pytest -n 2` gives the same verdicts and one merged report.
+the verdict per check, the coverage matrix and the distinct defects are on the page, the curl
+line replays the failure, and `pytest -n 2` gives the same verdicts and one merged report.
+(The page in a browser: test_report_browser.py.)
 
 Two runs of the whole suite (one serial, one with two xdist workers) in parallel, against
 one mutant that stays up so the report's curl line can be replayed against it.
@@ -10,9 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
-import tempfile
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
@@ -118,7 +117,7 @@ def test_summary_section_is_at_the_top_and_names_the_facts(runs, loaded_contract
     assert "schemathesis coverage phase: positive cases" in facts
     for erratum in loaded_contract.errata:
         assert erratum.id in page.text("errata") and erratum.id in facts
-    assert "Not conforming" in page.text("conformance-verdict")
+    assert "NOT CONFORMING: 1 distinct defect" in page.text("conformance-verdict")
 
 
 def test_verdict_per_check_lists_every_registered_check(runs) -> None:
@@ -146,16 +145,29 @@ def test_coverage_matrix_shows_every_request_enum_value_and_branch(runs, loaded_
     assert "200" in statuses
 
 
-def test_findings_carry_pointer_expectation_request_and_curl(runs) -> None:
+def test_defects_carry_pointer_expectation_request_and_curl(runs) -> None:
     run = runs["serial"]
     page = Page((run.reports / "conformance.html").read_text())
-    findings = page.text("findings")
-    assert "response_schema" in findings and "/status" in findings
-    assert "'running' is not one of" in findings
-    assert "expected enum" in findings and "got 'running'" in findings
-    assert "POST " in findings and "HTTP 200" in findings, "redacted request and response shown"
-    assert "curl -sS -i -X POST" in findings and "$BCTRL_API_KEY" in findings
+    defects = page.text("defects")
+    assert "response_schema" in defects and "/status" in defects
+    assert "'running' is not one of" in defects
+    assert "expected enum" in defects and "got 'running'" in defects
+    assert "POST " in defects and "HTTP 200" in defects, "redacted request and response shown"
+    assert "curl -sS -i -X POST" in defects and "$BCTRL_API_KEY" in defects
     assert KEY not in (run.reports / "conformance.html").read_text()
+
+
+def test_the_mutant_is_one_defect_on_every_answer_and_the_views_agree(runs) -> None:
+    run = runs["serial"]
+    summary = _summary(run)
+    (defect,) = summary["defects"]
+    assert defect["pointer"] == "/status" and defect["check"] == "response_schema"
+    assert defect["only_when"] == "", "every 200 is wrong, whatever was sent: no request value singles it out"
+    assert defect["exchanges"] == summary["findings"]["failing_exchanges"]
+    verdict = summary["verdict"]["lines"][0]
+    assert verdict.startswith("NOT CONFORMING: 1 distinct defect in ")
+    assert verdict in run.output, "the terminal says what summary.json says"
+    assert verdict in Page((run.reports / "conformance.html").read_text()).text("conformance-verdict")
 
 
 def test_report_is_self_contained(runs) -> None:
@@ -209,17 +221,3 @@ def test_two_workers_give_the_same_verdicts_and_one_merged_report(runs) -> None:
     page = Page((parallel.reports / "conformance.html").read_text())
     assert (parallel.reports / "conformance.html").read_text().count('id="conformance"') == 1
     assert f"{two['requests']['sent']} (" in page.text("conformance-facts")
-
-
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="headless Chromium not installed (Debian: chromium)")
-def test_the_page_renders_in_a_browser(runs) -> None:
-    """pytest-html builds its table with JavaScript: the summary must survive it and the rows appear."""
-    with tempfile.TemporaryDirectory() as profile:
-        done = subprocess.run(
-            ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={profile}", "--dump-dom", (runs["serial"].reports / "conformance.html").as_uri()],
-            capture_output=True, text=True, timeout=60)
-    dom = done.stdout
-    assert 'id="coverage-matrix"' in dom and 'id="conformance-checks"' in dom
-    assert dom.count('class="results-table-row') >= 3, "pytest-html's script rendered the test rows"
