@@ -32,6 +32,7 @@ import codecs
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlencode, urlsplit
@@ -304,9 +305,10 @@ def _convert(entry: Any, matcher: _Matcher, source: str, index: int) -> Recorded
         return OtherEntry(method, url, why, source, index)
 
     body, request_gap = _request_body(method, request, headers)
-    sent = SentRequest(method, url, headers, body, MISSING if request_gap else _json_payload(body),
-                       intent="unknown", label=f"{Path(source).name}#{index}")
     started = str(entry.get("startedDateTime", ""))
+    sent_at = _epoch(started)  # the recorder's clock: a fresh resource's timestamps are judged against it
+    sent = SentRequest(method, url, headers, body, MISSING if request_gap else _json_payload(body),
+                       intent="unknown", label=f"{Path(source).name}#{index}", sent_at=sent_at)
     response = entry.get("response")
     status = response.get("status") if isinstance(response, dict) else None
     if not isinstance(status, int) or isinstance(status, bool) or status <= 0:
@@ -319,10 +321,22 @@ def _convert(entry: Any, matcher: _Matcher, source: str, index: int) -> Recorded
     if noted and not response_gap:
         response_gap = f"the recorder noted an error after the answer began: {str(noted)[:200]}"
     received = Received.build(status, _headers(response.get("headers"), lower=True), body_received,
-                              elapsed=elapsed, truncated=bool(response_gap))
+                              elapsed=elapsed, truncated=bool(response_gap),
+                              received_at=None if sent_at is None else sent_at + elapsed)
     reason = "; ".join(x for x in (request_gap, response_gap) if x)
     return RecordedExchange(sent, received, source, index, started, request_body_recorded=not request_gap,
                             response_body_recorded=not response_gap, not_judged_reason=reason)
+
+
+def _epoch(text: str) -> float | None:
+    """An ISO 8601 startedDateTime as epoch seconds (None when absent or unreadable)."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+    except ValueError:
+        return None
+    return moment.timestamp() if moment.tzinfo else None
 
 
 def _har_files(path: Path) -> list[Path]:

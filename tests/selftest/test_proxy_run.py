@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+from datetime import datetime, timezone
 import os
 import secrets
 import select
@@ -220,7 +221,9 @@ def _entry(method: str, url: str, token: str | None, body: Any, status: int, ans
     content = {"size": len(text), "mimeType": "application/json"}
     if recorded:
         content["text"] = text
-    return {"startedDateTime": "2026-01-01T00:00:00Z", "time": 5,
+    # Recorded now: the created runtime's timestamps are judged against the recorder's clock.
+    started = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return {"startedDateTime": started, "time": 5,
             "request": {"method": method, "url": url, "headers": headers, "bodySize": len(json.dumps(body)),
                         "postData": {"mimeType": "application/json", "text": json.dumps(body)}},
             "response": {"status": status, "headers": [{"name": "Content-Type", "value": "application/json"}],

@@ -129,13 +129,13 @@ def _wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float)
     raise RuntimeError(f"mitmdump did not listen on 127.0.0.1:{port} within {timeout} s")
 
 
-def drive(proxy: str, server: str) -> list[int]:
-    """Send SESSION to `server` through the HTTP proxy `proxy`; the statuses received."""
+def drive(proxy: str, server: str, steps: tuple[Step, ...] = SESSION) -> list[int]:
+    """Send `steps` (default SESSION) to `server` through the HTTP proxy `proxy`; the statuses received."""
     import httpx
 
     statuses = []
     with httpx.Client(proxy=proxy, trust_env=False, timeout=10) as client:
-        for step in SESSION:
+        for step in steps:
             kwargs: dict[str, Any] = {"headers": step.headers}
             if step.json_body is not None:
                 kwargs["content"] = json.dumps(step.json_body, ensure_ascii=False).encode()
@@ -147,8 +147,9 @@ def drive(proxy: str, server: str) -> list[int]:
     return statuses
 
 
-def record(out: Path, app: Any = None, *, mitmdump: str | None = None, timeout: float = 30.0) -> Path:
-    """Serve `app` (default: the reference mock accepting KEY), drive SESSION through mitmdump, write the HAR."""
+def record(out: Path, app: Any = None, *, mitmdump: str | None = None, timeout: float = 30.0,
+           steps: tuple[Step, ...] = SESSION) -> Path:
+    """Serve `app` (default: the reference mock accepting KEY), drive `steps` through mitmdump, write the HAR."""
     from mock import MockSettings, ServerThread, create_app
 
     command = mitmdump or find_mitmdump()
@@ -168,7 +169,7 @@ def record(out: Path, app: Any = None, *, mitmdump: str | None = None, timeout: 
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:
             _wait_listening(port, process, timeout)
-            statuses = drive(f"http://127.0.0.1:{port}", server.url)
+            statuses = drive(f"http://127.0.0.1:{port}", server.url, steps)
         finally:
             process.send_signal(signal.SIGINT)  # mitmdump writes the HAR as it shuts down
             try:
@@ -178,7 +179,7 @@ def record(out: Path, app: Any = None, *, mitmdump: str | None = None, timeout: 
                 output, _ = process.communicate()
     if not out.is_file():
         raise RuntimeError(f"mitmdump wrote no HAR (exit {process.returncode}): {output.decode(errors='replace')[-2000:]}")
-    expected = [step.status for step in SESSION]
+    expected = [step.status for step in steps]
     if reference and statuses != expected:
         raise RuntimeError(f"the reference mock answered {statuses}, not {expected}")
     return out
@@ -270,8 +271,10 @@ def check_recording(traffic: Any, session: tuple[Step, ...] = SESSION, *, refere
         assert x.response is not None and x.error is None, where
         if reference:
             assert x.response.status == step.status, (where, x.response.status)
-        if not step.read:  # Playwright keeps no body the page did not read
-            assert not x.response_body_recorded and x.response.truncated, where
+        if not step.read and not x.response_body_recorded:
+            # Playwright keeps no body the page did not read (mostly: on a busy machine the body may
+            # have arrived before the page moved on, and is then recorded and judged as usual).
+            assert x.response.truncated, where
             continue
         assert x.response_body_recorded, (where, x.not_judged_reason)
         assert x.response.json is not MISSING, (where, x.response.body[:200])  # every answer is JSON
