@@ -4,9 +4,9 @@
 - ci: 40 examples, the default, without the explain phase; the whole default `pytest` run stays well under 30 s
   (the covering set and the invalid catalog are fixed lists, not examples);
 - nightly: 400 examples, for the scheduled run against staging.
-Every profile shrinks a failure and prints the shrunk payload (the `Draw 1 (payload)`
-note) with a `@reproduce_failure` blob; `--hypothesis-seed N` replays a whole run,
-since no example database is kept (a shared CI machine has none to share).
+Every profile shrinks a failure and prints the shrunk payload; the report's replay
+command (`--hypothesis-seed N` and the target) replays a whole run, since no example
+database is kept (a shared CI machine has none to share).
 """
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ _common = dict(
     deadline=None,  # network round trips vary; timeouts are the client's business
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     database=None,  # reproduce with --hypothesis-seed, not a local example database
-    print_blob=True,
+    # No "@reproduce_failure(...)" blob: the report prints the whole command that replays the run.
+    print_blob=False,
 )
 PROFILES = {
     "dev": settings(max_examples=10, phases=[Phase.explicit, Phase.generate, Phase.shrink], **_common),

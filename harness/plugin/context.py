@@ -38,6 +38,8 @@ class RunContext:
     resources: Any = None  # harness.plugin.resources.Resources: the target URL and the client, made when needed
     plan_run: Any = None  # harness.plugin.planning.PlanRun: this process's executor, if it sends the plan
     replay: Any = None  # harness.transport.replay.ReplayCache: prefetched answers for the exploratory tests
+    traffic: Any = None  # harness.traffic.Traffic: the recording judged with --traffic (None: a generated run)
+    traffic_judge: Any = None  # harness.traffic.TrafficJudge: decides the intent of what nobody declared
     judge: Judge = field(init=False)
 
     def __post_init__(self) -> None:

@@ -28,11 +28,13 @@ from harness.plugin.context import RunContext
 from harness.plugin.keys import RUN, run_of
 from harness.plugin.options import DEFAULT_REPORTS, validate
 from harness.plugin.outputs import RunOutputs
+from harness.plugin.progress import Progress
+from harness.plugin import traffic as traffic_mode
 from harness.plugin.resources import Resources
 from harness.transport.replay import ReplayCache
 from harness.profiles import active_profile, register, scale_profile
 from harness.recording import REDACTOR, EventWriter, FileIdIndex, reset
-from harness.target import TargetUnreachable, UsageProblem, probe, resolve
+from harness.target import TargetConfig, TargetUnreachable, UsageProblem, probe, resolve
 from harness.transport import CUT_SHORT, CircuitBreaker, Limits, SharedBudget
 from harness.verdict import ConformanceFailure
 
@@ -48,13 +50,31 @@ def _selftest_only(config: pytest.Config) -> bool:
     return bool(paths) and all(p == SELFTEST_DIR or SELFTEST_DIR in p.parents for p in paths)
 
 
-def _route_selftest_reports(config: pytest.Config) -> None:
-    # `pytest tests/selftest` must not overwrite the conformance report with the suite's own tests.
+VIEW_FILES = ("conformance.html", "junit.xml", "summary.json", "created-runtimes.json")
+
+
+def _route_reports(config: pytest.Config, selftest: bool) -> None:
+    """One output folder: the HTML and JUnit files go to --reports-dir with the rest, unless named explicitly.
+
+    tox.ini's addopts name them under the default folder; `pytest tests/selftest` must not overwrite the
+    conformance report with the suite's own tests.
+    """
+    default = Path(DEFAULT_REPORTS)
     reports = Path(config.getoption("reports_dir"))
-    if getattr(config.option, "htmlpath", None) == str(reports / "conformance.html"):
-        config.option.htmlpath = str(reports / "selftest.html")
-    if getattr(config.option, "xmlpath", None) == str(reports / "junit.xml"):
-        config.option.xmlpath = str(reports / "selftest-junit.xml")
+    html, xml = ("selftest.html", "selftest-junit.xml") if selftest else ("conformance.html", "junit.xml")
+    if getattr(config.option, "htmlpath", None) == str(default / "conformance.html"):
+        config.option.htmlpath = str(reports / html)
+    if getattr(config.option, "xmlpath", None) == str(default / "junit.xml"):
+        config.option.xmlpath = str(reports / xml)
+
+
+def _clear_views(reports_dir: Path) -> None:
+    """An earlier run's views are removed at start: whatever the folder holds after a run is this run's."""
+    for name in VIEW_FILES:
+        try:
+            (reports_dir / name).unlink()
+        except FileNotFoundError:
+            pass
 
 
 def _worker_id(config: pytest.Config) -> str | None:
@@ -70,17 +90,19 @@ def _contract(config: pytest.Config) -> Contract:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     selftest = _selftest_only(config)
-    if selftest:
-        _route_selftest_reports(config)
     validate(config)
+    _route_reports(config, selftest)
     install_nodeid_shim()
     scale_profile(active_profile(config), config.getoption("examples_scale"))
+    recorded = traffic_mode.mode(config)
     try:
         contract = _contract(config)
-        target = resolve(config.getoption("base_url", None), config.getoption("space_id"))
+        # Judging a recording sends nothing: no target, no key.
+        target = (TargetConfig(f"recorded traffic: {config.getoption('traffic')}", "", "") if recorded
+                  else resolve(config.getoption("base_url", None), config.getoption("space_id")))
     except (ContractError, UsageProblem) as exc:
         raise pytest.UsageError(str(exc)) from None
-    if not target.embedded and safety.looks_like_production(target.base_url) \
+    if not recorded and not target.embedded and safety.looks_like_production(target.base_url) \
             and not config.getoption("allow_production"):
         raise pytest.UsageError(
             f"--base-url {target.base_url} looks like production (its host names no staging, dev, test or local "
@@ -102,6 +124,7 @@ def pytest_configure(config: pytest.Config) -> None:
     records = not config.option.collectonly and (not selftest or reports_dir != Path(DEFAULT_REPORTS))
     if records and worker is None:
         # The controller starts the run's records afresh, before any worker exists.
+        _clear_views(reports_dir)
         reset(reports_dir / ".events")
         SharedBudget(reports_dir / ".events", Limits(None, None)).reset()
         FileIdIndex(reports_dir / ".events").reset()
@@ -120,7 +143,9 @@ def pytest_configure(config: pytest.Config) -> None:
     run.plan_run = planning.PlanRun()
     run.replay = ReplayCache()
     config.stash[RUN] = run
-    if not selftest:
+    if recorded:
+        traffic_mode.load(config, run)
+    elif not selftest:
         run.plan = build_plan(contract, space_id=target.space_id, name_prefix=run.name_prefix,
                               saved_proxy_id=saved_proxy, burst=min(DEFAULT_BURST, concurrency))
         planning.install(config)
@@ -131,9 +156,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(BreakerPlugin(run), "bctrl-breaker")
     if worker is None and records:
         config.pluginmanager.register(RunOutputs(config, run), "bctrl-outputs")
+        config.pluginmanager.register(Progress(config, run), "bctrl-progress")
     if writer is not None:
         writer.write("process", worker=worker or "main", pid=os.getpid(), run_id=run_id, seed=seed)
-    if not target.embedded and worker is None and not selftest:
+    if not target.embedded and worker is None and not selftest and not recorded:
         try:
             probe(target.base_url, timeout=min(5.0, run.timeout))
         except TargetUnreachable as exc:
@@ -231,6 +257,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     _redact(report)
     if run.writer is not None and (report.when == "call" or report.failed or report.skipped):
         run.writer.write("judgement", test=item.nodeid, outcome=_outcome(report), cut_short=cut_short,
+                         exploratory=item.get_closest_marker("exploratory") is not None,
                          known_issues=[i for i in str(dict(report.user_properties).get("known_issue", "")).split(",")
                                        if i],
                          reason=_reason(report))

@@ -13,6 +13,8 @@ from contracts import DEFAULT_CONTRACT, DEFAULT_OVERLAY
 from harness import safety
 from harness.plugin.exploration import add_options as add_exploration_options
 from harness.plugin.planning import add_options as add_plan_options
+from harness.plugin.progress import add_options as add_progress_options
+from harness.plugin.traffic import add_options as add_traffic_options
 from harness.profiles import PROFILES
 from harness.transport.breaker import DEFAULT_THRESHOLD
 
@@ -57,6 +59,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     polite.addoption("--run-id", default=None, help="id of this run in runtime names (default: time + random)")
     add_plan_options(parser)
     add_exploration_options(parser)
+    add_progress_options(parser)
+    add_traffic_options(parser)
     mock = parser.getgroup("bctrl-mock", "bctrl: the embedded mock's deliberate misbehaviour")
     mock.addoption("--mock-throttle-every", type=int, default=0, metavar="N",
                    help="the embedded mock answers 429 to every Nth valid create (default 0: never)")
@@ -90,7 +94,7 @@ def validate(config: pytest.Config) -> None:
             raise pytest.UsageError(f"--saved-proxy-id {proxy!r} is not a uuid; pass the id of a saved proxy of "
                                     "the space") from None
     for name in ("max_creates", "mock_throttle_every", "rate_limit", "max_retry_wait", "mock_latency", "plan_latency",
-                 "clock_tolerance"):
+                 "clock_tolerance", "progress_every"):
         value = option(name)
         if value is not None and (value < 0 or not math.isfinite(value)):
             raise pytest.UsageError(f"--{name.replace('_', '-')} must be 0 or more, got {value}")

@@ -21,6 +21,30 @@ from harness.recording import read_events
 from harness.transport import Limits, PoliteAdapter, RetryPolicy, SharedBudget, mount
 
 
+EXIT_NOT_TESTED = 14  # some of the plan's deterministic tests could not be sent (budget, throttling): no violation
+
+
+def replay_command(config: pytest.Config, run: RunContext, test: str | None = None) -> str:
+    """The command that replays this run (or one test of it) as printed: target, space, seed, profile, contract.
+
+    The key is left to the environment: `BCTRL_API_KEY` must hold it (the embedded mock makes its own).
+    """
+    parts = ["pytest"] + ([f"'{test}'"] if test else [])
+    if not run.target.embedded:
+        parts += [f"--base-url={run.target.base_url}", f"--space-id={run.target.space_id}"]
+    parts += [f"--hypothesis-seed={run.seed}", f"--hypothesis-profile={run.profile}"]
+    from contracts import DEFAULT_CONTRACT, DEFAULT_OVERLAY
+
+    if config.getoption("contract") != str(DEFAULT_CONTRACT):
+        parts.append(f"--contract={config.getoption('contract')}")
+    if config.getoption("errata") != str(DEFAULT_OVERLAY):
+        parts.append(f"--errata={config.getoption('errata')}")
+    if run.saved_proxy_id:
+        parts.append(f"--saved-proxy-id={run.saved_proxy_id}")
+    command = " ".join(parts)
+    return command if run.target.embedded else f"BCTRL_API_KEY=<the key> {command}"
+
+
 class RunOutputs:
     def __init__(self, config: pytest.Config, run: RunContext) -> None:
         self.config = config
@@ -34,10 +58,12 @@ class RunOutputs:
         run = self.run
         assert run.writer is not None
         run.writer.write(
-            "run", format=1, run_id=run.run_id, seed=run.seed, profile=run.profile, mode="generated",
+            "run", format=1, run_id=run.run_id, seed=run.seed, profile=run.profile,
+            mode="traffic" if run.traffic is not None else "generated",
             target={"embedded": run.target.embedded, "base_url": run.target.base_url},
             contract={"title": run.contract.title, "version": run.contract.version, "sha256": run.contract.sha256},
-            limits={"max_creates": run.limits.max_creates, "rate_limit": run.limits.rate_limit, "concurrency": 1})
+            limits={"max_creates": run.limits.max_creates, "rate_limit": run.limits.rate_limit,
+                    "concurrency": run.concurrency})
 
     def _run_facts(self, exitstatus: int) -> dict[str, Any]:
         run = self.run
@@ -54,7 +80,9 @@ class RunOutputs:
             "workers": len(list(run.events_dir.glob("gw*.jsonl"))),
             "target": {"embedded": run.target.embedded, "base_url": run.target.base_url,
                        "description": "embedded reference mock (started by the suite on 127.0.0.1)"
-                       if run.target.embedded else "remote server"},
+                       if run.target.embedded else "a server on this machine"
+                       if safety.is_loopback(run.target.base_url or "") else "remote server"},
+            "replay": replay_command(self.config, run),
             "politeness": {"max_creates": run.limits.max_creates, "rate_limit": run.limits.rate_limit,
                            "timeout": run.timeout, "max_retry_wait": run.max_retry_wait,
                            "creates_used": usage["creates"], "requests_paced": usage["requests"],
@@ -68,13 +96,21 @@ class RunOutputs:
         assert writer is not None
         events = list(read_events(run.events_dir))
         self._stale_entries(events)
-        if not run.target.embedded:
+        if not run.target.embedded and run.traffic is None:
             self._cleanup(events)
+        not_tested = self._not_tested(session, events)
         facts = self._run_facts(session.exitstatus)
+        if not_tested:
+            facts["not_tested"] = not_tested
         writer.write("footer", exit_status=int(session.exitstatus), duration_seconds=facts["duration_seconds"])
         events = list(read_events(run.events_dir))
         self.data = reporting.build(run.contract, events, facts, run.known)
-        if not run.target.embedded:
+        if run.traffic is not None:
+            from harness.plugin import traffic as traffic_mode
+
+            self.data["mode"] = "traffic"
+            self.data["traffic"] = traffic_mode.facts(run)
+        if not run.target.embedded and run.traffic is None:
             runtimes = safety.created_runtimes(events)
             outcomes = {e.get("id"): e for e in events if e.get("kind") == "cleanup"}
             if outcomes:
@@ -89,6 +125,28 @@ class RunOutputs:
         path = run.reports_dir / "summary.json"
         reporting.write(self.data, path)
         self.written.append(path)
+
+    @staticmethod
+    def _not_tested(session: pytest.Session, events: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """What the run could not test, and the exit code that says so (never a green run).
+
+        The key or the space refused: the run stopped before testing (exit 12 or 13, set when it
+        stopped). Deterministic tests cut short (budget, throttling): exit 14 unless violations were
+        found (1) or the target went down (11). Exploratory tests stopping at the budget are expected:
+        they get what is left of it; the facts say how far they got.
+        """
+        stops = [e for e in events if e.get("kind") == "stop"]
+        if stops:
+            return {"reason": stops[0]["reason"], "line": stops[0]["line"], "tests": 0}
+        judged = reporting.outcomes(events)
+        cut = {t: j for t, j in judged.items() if j.get("cut_short") and not j.get("exploratory")}
+        if not cut:
+            return None
+        if session.exitstatus == 0:
+            session.exitstatus = EXIT_NOT_TESTED
+        reasons = sorted({str(j["cut_short"]) for j in cut.values()})
+        return {"reason": "cut-short", "line": f"{len(cut)} deterministic test(s) not tested: " + "; ".join(reasons),
+                "tests": len(cut)}
 
     def _stale_entries(self, events: list[dict[str, Any]]) -> None:
         """A known issue whose tests ran and which covered nothing: reported once, as a warning."""

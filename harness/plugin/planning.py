@@ -18,7 +18,7 @@ import pytest
 from contracts.checks import Exchange, Finding
 from harness import safety
 from harness.conformance import Conformance
-from harness.plan import FileStore, MemoryStore, Plan, PlanExecutor, PlannedRequest, send_planned
+from harness.plan import FileStore, MemoryStore, Outcome, Plan, PlanExecutor, PlannedRequest, send_planned
 from harness.plugin.keys import RUN, run_of
 from harness.verdict import ConformanceFailure
 
@@ -143,6 +143,11 @@ def describe_plan(run: Any, plan: Plan, exploratory: list[str], latency: float) 
 
 # -- the executor ------------------------------------------------------------------------------------
 
+EXIT_CREDENTIALS_REFUSED = 12  # the key was refused: nothing was tested
+EXIT_SPACE_REFUSED = 13  # the minimal valid create was refused for another reason: nothing was tested
+PREFLIGHT = "test_minimal_payload_is_created[minimal]"
+
+
 class PlanRun:
     """The executor of this process, if it sends the plan (the controller), and where results are stored."""
 
@@ -157,13 +162,63 @@ class PlanRun:
             if self.executor is not None or not plan.requests:
                 return
             self.store = FileStore(run.events_dir) if shared else MemoryStore()
-            self.executor = PlanExecutor(run.resources.client(), plan.requests, self.store,
+            rest = self._preflight(run, plan, nodeids)
+            self.executor = PlanExecutor(run.resources.client(), rest, self.store,
                                          concurrency=run.concurrency, nodeids=nodeids).start()
+
+    def _preflight(self, run: Any, plan: Plan, nodeids: dict[str, str]) -> tuple[PlannedRequest, ...]:
+        """The minimal valid create goes first, alone: if the key or the space is refused, nothing else is sent.
+
+        Its answer is kept for its own test. Returns the requests left to send.
+        """
+        first = plan.index.get(PREFLIGHT) or run.plan.index.get(PREFLIGHT)
+        if first is None or run.target.embedded:
+            return plan.requests
+        assert self.store is not None
+        self.store.expect(first.id)
+        outcome = self.executor_outcome(run, first, nodeids.get(first.id, first.id))
+        self.store.put(first.id, outcome)
+        exchange = outcome.exchange
+        status = exchange.status if exchange is not None else None
+        if status is not None and 400 <= status < 500 and status != 429 and run.writer is not None:
+            # The evidence, unjudged: the run stops before any test, so nothing is judged.
+            run.writer.exchange(exchange, (), test=nodeids.get(first.id, first.id), checks=(), source="plan")
+        if status in (401, 403):
+            stop(run, "credentials-refused", EXIT_CREDENTIALS_REFUSED,
+                 f"the key was refused ({status}) by {run.target.base_url}: nothing was tested. Check "
+                 f"$BCTRL_API_KEY (a key of this environment, sent as 'Authorization: Bearer <key>')")
+        if status is not None and 400 <= status < 500 and status != 429:
+            why = ("no such space" if status == 404 else
+                   "either --space-id is not a space this key may create runtimes in, or the server refuses "
+                   "valid input")
+            stop(run, "space-refused", EXIT_SPACE_REFUSED,
+                 f"the minimal valid create (only spaceId and type) was refused ({status}) by "
+                 f"{run.target.base_url}: {why}; nothing else was tested. Check --space-id / $BCTRL_SPACE_ID")
+        return tuple(r for r in plan.requests if r.id != first.id)
+
+    @staticmethod
+    def executor_outcome(run: Any, request: PlannedRequest, test: str) -> Outcome:
+        from harness.transport import CUT_SHORT
+
+        try:
+            return Outcome(send_planned(run.resources.client(), request, test))
+        except CUT_SHORT as exc:
+            return Outcome(None, (type(exc).__name__, str(exc)))
 
     def stop(self) -> None:
         with self.lock:
             if self.executor is not None:
                 self.executor.stop()
+
+
+def stop(run: Any, reason: str, code: int, line: str) -> None:
+    """End the run before testing, with one line and its own exit code (recorded: the report says not tested)."""
+    from harness.recording import REDACTOR
+
+    line = REDACTOR.text(line)
+    if run.writer is not None:
+        run.writer.write("stop", reason=reason, line=line, exit_code=code)
+    pytest.exit(line, returncode=code)
 
 
 def store_for(config: pytest.Config) -> MemoryStore | FileStore | None:

@@ -1,0 +1,122 @@
+"""Progress on long runs: a line every few seconds saying how far the run is, in requests, not tests.
+
+pytest counts tests; on a slow, rate-limited target most of the time goes to
+a few tests (the exploratory ones send hundreds of requests each) and the log
+sits at [99%]. This prints, from the controller, a plain line every
+`--progress-every` seconds (default: 5 s on a terminal, 30 s otherwise, e.g.
+in CI logs; 0: never), once the run has lasted that long: requests done of
+those planned, the test running, failing exchanges so far, and the time left
+at the configured rate limit or at the answer times seen so far.
+"""
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.profiles import PROFILES
+
+# schemathesis' coverage phase sends about this many positive cases on this contract, besides fuzzing.
+SCHEMATHESIS_COVERAGE_CASES = 80
+
+
+def add_options(parser: pytest.Parser) -> None:
+    parser.getgroup("bctrl").addoption(
+        "--progress-every", type=float, default=None, metavar="S",
+        help="print a progress line every S seconds on long runs (default 5 on a terminal, 30 otherwise; 0: never)")
+
+
+class EventCounter:
+    """Counts exchange and failing-exchange records in the event files, reading only what was added."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.offsets: dict[Path, int] = {}
+        self.exchanges = 0
+        self.failing = 0
+
+    def update(self) -> None:
+        for path in sorted(self.folder.glob("*.jsonl")) if self.folder.is_dir() else ():
+            start = self.offsets.get(path, 0)
+            with path.open("rb") as handle:
+                handle.seek(start)
+                chunk = handle.read()
+            end = chunk.rfind(b"\n") + 1  # whole lines only
+            for line in chunk[:end].splitlines():
+                if b'"kind": "exchange"' in line:
+                    self.exchanges += 1
+                    if b'"severity": "failure"' in line:
+                        self.failing += 1
+            self.offsets[path] = start + end
+
+
+class Progress:
+    def __init__(self, config: pytest.Config, run: Any) -> None:
+        self.config = config
+        self.run = run
+        every = config.getoption("progress_every")
+        import sys
+
+        self.every = (5.0 if sys.stdout.isatty() else 30.0) if every is None else every
+        self.planned = 0
+        self.started = time.monotonic()
+        self.counter = EventCounter(run.events_dir)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        from harness.plugin.planning import case_of
+
+        planned = sum(1 for item in session.items if case_of(item))
+        exploratory = sum(1 for item in session.items if item.get_closest_marker("exploratory"))
+        examples = PROFILES.get(self.run.profile, PROFILES["ci"]).max_examples
+        self.planned = planned + exploratory * examples + (SCHEMATHESIS_COVERAGE_CASES if exploratory else 0)
+        if self.every > 0 and not self.config.option.collectonly and not self.config.getoption("plan"):
+            self._thread = threading.Thread(target=self._loop, name="bctrl-progress", daemon=True)
+            self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.report()
+            except Exception:  # noqa: BLE001 - a progress line must never break the run
+                continue
+
+    def line(self) -> str:
+        self.counter.update()
+        done, planned = self.counter.exchanges, max(self.planned, self.counter.exchanges)
+        elapsed = time.monotonic() - self.started
+        left = planned - done
+        rate = self.run.limits.rate_limit
+        times = self.run.resources.answer_times[-200:] if self.run.resources is not None else []
+        if rate:
+            eta = left / rate
+        elif times:
+            eta = left * statistics.median(times) / max(1, self.run.concurrency)
+        else:
+            eta = left * elapsed / max(done, 1)
+        test = self.run.judge.state.test or "(xdist workers)"
+        return (f"[bctrl] {done}/~{planned} requests judged after {elapsed:.0f} s; now {test}; "
+                f"{self.counter.failing} failing exchange(s) so far; about {_duration(eta)} left")
+
+    def report(self) -> None:
+        text = self.line()
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        with self._lock:
+            if reporter is not None:
+                reporter.ensure_newline()
+                reporter.write_line(text)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self._stop.set()
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    return f"{seconds / 60:.0f} min" if seconds >= 120 else f"{seconds:.0f} s"
