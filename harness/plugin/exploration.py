@@ -36,11 +36,20 @@ def add_options(parser: pytest.Parser) -> None:
              f"(auto: when the plan's median answer took longer than {PREFETCH_ABOVE:g} s)")
 
 
-def should_prefetch(config: pytest.Config, answer_times: Iterable[float]) -> bool:
+def should_prefetch(config: pytest.Config, run: Any) -> bool:
+    """Send the exploratory requests ahead (a dry pass of the same seeded generator first)?
+
+    `--prefetch always|never` decides; `auto` prefetches for a remote target whose
+    median answer so far took over PREFETCH_ABOVE. Never for the embedded mock:
+    its answer times measure the run's own queue (the plan's requests in flight
+    on this machine), not a slow server, and the dry pass would cost seconds.
+    """
     mode = config.getoption("prefetch")
     if mode != "auto":
         return mode == "always"
-    times = list(answer_times)
+    if run.target.embedded:
+        return False
+    times = list(run.resources.answer_times) if run.resources is not None else []
     return bool(times) and statistics.median(times) > PREFETCH_ABOVE
 
 

@@ -26,7 +26,8 @@ from harness.recording.redact import REDACTOR, Redactor
 
 SCHEMA_FILE = Path(__file__).resolve().parent / "event-log.schema.json"
 FORMAT_VERSION = 1
-KINDS = ("run", "process", "exchange", "finding", "judgement", "transport", "breaker", "created", "cleanup", "footer")
+KINDS = ("run", "process", "exchange", "finding", "judgement", "transport", "breaker", "stop", "created", "cleanup",
+         "footer")
 
 
 def finding_record(finding: Finding, known_issue: str | None = None) -> dict[str, Any]:
@@ -56,10 +57,13 @@ class EventWriter:
             raise ValueError(f"unknown event kind {kind!r}; the event log declares {', '.join(KINDS)}")
         record = {"kind": kind, "time": round(time.time(), 3), "process": self.process, **fields}
         # Scrub the structure, not the encoded line (see Redactor.scrub); the round trip turns
-        # anything json only knows through `default=str` into plain strings first.
-        plain = json.loads(json.dumps(record, default=str))
-        clean = self.redactor.scrub(plain)
-        line = json.dumps(clean, ensure_ascii=False)
+        # anything json only knows through `default=str` into plain strings first. Most records
+        # hold no secret: one search of the line (Redactor.absent) lets them through unchanged.
+        line = json.dumps(record, default=str, ensure_ascii=False)
+        clean = json.loads(line)
+        if not self.redactor.absent(line):
+            clean = self.redactor.scrub(clean)
+            line = json.dumps(clean, ensure_ascii=False)
         with self._lock:
             self._file.write(line + "\n")
             self._file.flush()

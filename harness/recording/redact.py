@@ -11,6 +11,8 @@ hide nothing.
 """
 from __future__ import annotations
 
+import functools
+import json
 import re
 import threading
 from typing import Any, Iterable, Mapping
@@ -21,6 +23,7 @@ from contracts.credentials import (CREDENTIAL_HEADERS, MASK_MIN_LENGTH, forms, h
 
 MASK = "***"
 LONG_SECRET = 256
+PENDING_MAX = 64  # secrets learned since the patterns were compiled, looked for one by one
 
 
 def _trie_pattern(words: list[str]) -> str:
@@ -55,8 +58,13 @@ class Redactor:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._secrets: set[str] = set()
-        self._version = 0  # bumped when a new secret arrives; the compiled pattern follows it
-        self._compiled: tuple[re.Pattern[str] | None, int] = (None, 0)
+        # What masking reads, swapped whole under the lock: (scrub pattern, search pattern, pending).
+        # The patterns cover the secrets known when they were compiled; the secrets learned since
+        # are `pending`, looked for as plain strings until PENDING_MAX of them make it worth
+        # compiling again (a run learns new credentials with nearly every request: compiling a
+        # pattern of thousands of secrets each time cost more than the masking). The search
+        # pattern also holds each secret's JSON-escaped form (see `absent`).
+        self._view: tuple[re.Pattern[str] | None, re.Pattern[str] | None, tuple[str, ...]] = (None, None, ())
         # Long secrets (a boundary case sends a 60 000-character password) are replaced as plain
         # strings, longest first, before the pattern runs: in the pattern they would make every
         # recompilation parse them again (and a trie one level per character recurse that deep).
@@ -74,7 +82,10 @@ class Redactor:
                         self._long = sorted([*self._long, value], key=len, reverse=True)
                 elif value not in self._secrets:
                     self._secrets.add(value)
-                    self._version += 1
+                    scrub, search, pending = self._view
+                    self._view = (scrub, search, (*pending, value))
+            if len(self._view[2]) > PENDING_MAX:
+                self._compile()
 
     def learn_credential(self, value: object) -> None:
         """A credential and every form it takes on the wire (contracts/credentials.py)."""
@@ -101,15 +112,33 @@ class Redactor:
             return frozenset(self._secrets) | frozenset(self._long)
 
     # -- masking -----------------------------------------------------------------------------
-    def _pattern(self) -> re.Pattern[str] | None:
-        with self._lock:
-            if self._compiled[1] == self._version:
-                return self._compiled[0]
-            words, version = sorted(self._secrets), self._version
-        compiled = re.compile(_trie_pattern(words)) if words else None
-        with self._lock:
-            self._compiled = (compiled, version)
-        return compiled
+    def _compile(self) -> re.Pattern[str] | None:
+        """Compile the patterns for every secret known (the caller holds the lock); the scrub pattern."""
+        words = set(self._secrets)
+        scrub = re.compile(_trie_pattern(sorted(words))) if words else None
+        escaped = {_escaped(word) for word in words} - words
+        search = scrub if not escaped else re.compile(_trie_pattern(sorted(words | escaped)))
+        self._view = (scrub, search, ())
+        return scrub
+
+    def absent(self, encoded: str) -> bool:
+        """True when no learned secret can be in the value whose JSON text (ensure_ascii=False) this is.
+
+        JSON escapes each character on its own, so a secret inside any string of
+        the value shows in the text as itself or as its escaped form: a search for
+        both never misses one (a hit across two strings only costs a full scrub).
+        Most records carry no secret at all: one search instead of a regex per string.
+        """
+        _, search, pending = self._view
+        if any(secret in encoded or _escaped(secret) in encoded for secret in (*self._long, *pending)):
+            return False
+        return search is None or search.search(encoded) is None
+
+    def _absent_in(self, value: Any) -> bool:
+        try:
+            return self.absent(json.dumps(value, ensure_ascii=False, default=str))
+        except (TypeError, ValueError):  # keys json cannot write: scrub string by string
+            return False
 
     def text(self, value: str) -> str:
         if not value:
@@ -117,7 +146,12 @@ class Redactor:
         for secret in self._long:
             if secret in value:
                 value = value.replace(secret, MASK)
-        pattern = self._pattern()
+        pattern, _, pending = self._view
+        if any(secret in value for secret in pending):
+            # A secret learned since the last compile: compile now, so the longest match still wins
+            # (replacing it alone could cut a longer secret that holds it, leaving that one's ends).
+            with self._lock:
+                pattern = self._compile()
         return pattern.sub(MASK, value) if pattern is not None else value
 
     def scrub(self, value: Any) -> Any:
@@ -125,23 +159,34 @@ class Redactor:
 
         Scrub before encoding, never the encoded text: a short secret such as
         "0017" would otherwise also hit the JSON escape `\\u0017` and break the line.
+        (The encoded text is only searched, see `absent`.)
         """
         if isinstance(value, str):
             return self.text(value)
+        if not isinstance(value, (dict, list, tuple)) or self._absent_in(value):
+            return value
+        return self._scrub(value)
+
+    def _scrub(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
         if isinstance(value, dict):  # JSON values: a dict, not any Mapping (typing's isinstance is slow)
-            return {self.scrub(k) if isinstance(k, str) else k: self.scrub(v) for k, v in value.items()}
+            return {self._scrub(k) if isinstance(k, str) else k: self._scrub(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
-            return [self.scrub(item) for item in value]
+            return [self._scrub(item) for item in value]
         return value
 
     def payload(self, value: Any) -> Any:
         """A JSON value with credential fields masked and every string scrubbed."""
+        return self._payload(value, scrub=isinstance(value, str) or not self._absent_in(value))
+
+    def _payload(self, value: Any, *, scrub: bool) -> Any:
         if isinstance(value, dict):
-            return {k: (MASK if is_credential_field(k) and isinstance(v, str) else self.payload(v))
+            return {k: (MASK if is_credential_field(k) and isinstance(v, str) else self._payload(v, scrub=scrub))
                     for k, v in value.items()}
         if isinstance(value, list):
-            return [self.payload(item) for item in value]
-        if isinstance(value, str):
+            return [self._payload(item, scrub=scrub) for item in value]
+        if isinstance(value, str) and scrub:
             return self.text(value)
         return value
 
@@ -156,6 +201,12 @@ class Redactor:
 
     def lines(self, values: Iterable[str]) -> list[str]:
         return [self.text(v) for v in values]
+
+
+@functools.lru_cache(maxsize=8192)
+def _escaped(secret: str) -> str:
+    """How a string shows inside a JSON text written with ensure_ascii=False."""
+    return json.dumps(secret, ensure_ascii=False)[1:-1]
 
 
 # One per process: the secrets a process has seen are the ones its outputs must not show.

@@ -43,7 +43,7 @@ def st_schema(run: RunContext, target_url: str, client: ApiClient, st_bridge: Br
     schema = build_schema(run.contract, target_url, run.target.api_key, request_timeout=run.timeout, seed=run.seed,
                           coverage_modes=SCHEMATHESIS_COVERAGE_MODES[run.profile])
     schema = route_through(schema, client.session, st_bridge)
-    if exploration.should_prefetch(pytestconfig, run.resources.answer_times):
+    if exploration.should_prefetch(pytestconfig, run):
         exploration.send_ahead(run, client.session, dry_requests(schema, client.session, target_url,
                                                                  run.target.space_id))
     return schema

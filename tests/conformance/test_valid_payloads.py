@@ -53,7 +53,7 @@ def test_accepts_valid_payloads(conformance: Conformance, run: RunContext, pytes
     contract = conformance.contract
     strategy = _payloads(contract, run.target.space_id, run.name_prefix, run.saved_proxy_id)
     client = conformance.client
-    if exploration.should_prefetch(pytestconfig, run.resources.answer_times):
+    if exploration.should_prefetch(pytestconfig, run):
         drawn: list[Any] = []
         _explore(strategy, drawn.append)  # the same seed draws the same payloads again below
         headers = {"Authorization": f"Bearer {client.api_key}", "Content-Type": "application/json"}
