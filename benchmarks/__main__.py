@@ -7,6 +7,11 @@ server (benchmarks/counting.py); a mutant counts as detected with the right
 check named when the tool fails and names a check the mutant's `catches`
 lists, schemathesis' failure codes read through benchmarks/check_map.yaml.
 
+Then, on a slow target (benchmarks/slow.py): the latency axis (`--latency-axis`,
+the reference mock delaying every answer by each latency, both tools, their
+time ratio against a goal) and the politeness scenario (a budget and a rate
+limit, held at the server).
+
 Results go to reports/benchmark/results.{json,md}; `--save` also writes them to
 benchmarks/RESULTS.md and benchmarks/results.json, the files the README's
 figures are copied from (a selftest holds the README to them).
@@ -26,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from benchmarks import tools
+from benchmarks import slow, tools
 from benchmarks.counting import RequestCounter
 from benchmarks.growth import measure_growth
 from contracts import load_contract
@@ -105,6 +110,7 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "requests": sum(r["requests"] for r in mine),
             "creates": sum(r["creates"] for r in mine),
             "median_requests_before_first_failure": statistics.median(firsts) if firsts else None,
+            "creates_per_reference_run": next((r["creates"] for r in mine if r["target"] == "reference"), None),
         }
     if {"suite", "schemathesis"} <= summary.keys() and summary["schemathesis"]["total_seconds"]:
         summary["time_ratio_suite_to_schemathesis"] = round(
@@ -117,7 +123,7 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def headline(summary: dict[str, Any]) -> list[str]:
-    """The table the README quotes, word for word."""
+    """The table the README quotes, word for word (time on a slow target from the latency axis, when run)."""
     suite, st = summary.get("suite", {}), summary.get("schemathesis", {})
 
     def cell(data: dict[str, Any], key: str, fmt: str = "{}") -> str:
@@ -134,23 +140,38 @@ def headline(summary: dict[str, Any]) -> list[str]:
         ("creates at the server (2xx)", cell(suite, "creates", "{:,}"), cell(st, "creates", "{:,}")),
         ("median requests before the first failure", cell(suite, "median_requests_before_first_failure"),
          cell(st, "median_requests_before_first_failure")),
+        ("creates per run on the reference", cell(suite, "creates_per_reference_run"),
+         cell(st, "creates_per_reference_run")),
     ]
+    for latency, point in (summary.get("latency") or {}).items():
+        rows.append((f"time on the reference, every answer delayed {latency} s",
+                     cell(point, "suite_seconds", "{} s"), cell(point, "schemathesis_seconds", "{} s")))
     lines = ["| | this suite | schemathesis CLI |", "| --- | ---: | ---: |"]
     lines += [f"| {label} | {a} | {b} |" for label, a, b in rows]
     return lines
 
 
-def markdown(meta: dict[str, Any], rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
+def markdown(meta: dict[str, Any], rows: list[dict[str, Any]], summary: dict[str, Any],
+             latency: list[dict[str, Any]] | None = None, politeness: dict[str, Any] | None = None) -> str:
     lines = ["# Benchmark: the suite vs the schemathesis CLI", "",
              f"Run {meta['started']} on {meta['machine']}; seed {meta['seed']}; latency per answer "
              f"{meta['latency']} s; took {meta['benchmark_seconds']} s.", "",
-             "## Headline", "", *headline(summary), "",
-             "| target | tool | verdict | seconds | requests | creates | requests to first failure | checks named |",
-             "| --- | --- | --- | ---: | ---: | ---: | ---: | --- |"]
+             "## Headline", "", *headline(summary)]
+    if rows:
+        lines += ["", "| target | tool | verdict | seconds | requests | creates | requests to first failure | "
+                  "checks named |", "| --- | --- | --- | ---: | ---: | ---: | ---: | --- |"]
     for r in rows:
         first = r["requests_before_first_failure"]
         lines.append(f"| {r['target']} | {r['tool']} | {r['verdict']} | {r['seconds']} | {r['requests']} | "
                      f"{r['creates']} | {first if first is not None else '-'} | {', '.join(r['checks_named'])} |")
+    if latency:
+        goals = ", ".join(f"at {k:g} s at most {v:g}x" for k, v in sorted(slow.GOALS.items(), reverse=True))
+        lines += ["", "## Latency", "",
+                  "The reference mock delaying every answer; both tools against it, counted at the server "
+                  f"(most requests in any one-second window, most in flight). Goals for the time ratio: {goals}.", "",
+                  *slow.latency_table(latency)]
+    if politeness:
+        lines += ["", "## Politeness", "", *slow.politeness_table(politeness)]
     lines += ["", "## Summary", "", "```json", json.dumps(summary, indent=2), "```", ""]
     if meta.get("growth"):
         lines += ["## The suite's own cost", "", "```json", json.dumps(meta["growth"], indent=2), "```", ""]
@@ -161,16 +182,30 @@ def main(argv: list[str] | None = None) -> int:
     from tests.selftest.mutants import MUTANTS
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--mutants", help="comma-separated mutant names (default: all)")
+    parser.add_argument("--mutants", help="comma-separated mutant names (default: all; 'none': the reference only)")
     parser.add_argument("--seed", type=int, default=20261129)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds the server waits before every answer")
     parser.add_argument("--skip-schemathesis", action="store_true")
     parser.add_argument("--skip-growth", action="store_true")
+    parser.add_argument("--skip-mutants", action="store_true",
+                        help="leave out the reference and mutant runs at --latency (only the slow-target sections)")
+    parser.add_argument("--latency-axis", default=",".join(f"{x:g}" for x in slow.DEFAULT_AXIS), metavar="S,S",
+                        help="answer delays (seconds) to run both tools against the reference mock at "
+                             "(default %(default)s; 'none' to skip)")
+    parser.add_argument("--skip-politeness", action="store_true",
+                        help="leave out the politeness scenario (--max-creates 300 --rate-limit 20, 0.1 s answers)")
     parser.add_argument("--out", default="reports/benchmark")
     parser.add_argument("--save", action="store_true",
                         help="also write benchmarks/RESULTS.md and benchmarks/results.json (the README's source)")
     args = parser.parse_args(argv)
-    names = args.mutants.split(",") if args.mutants else sorted(MUTANTS)
+    try:
+        axis = [] if args.latency_axis.strip().lower() in ("", "none") else [
+            float(x) for x in args.latency_axis.split(",") if x.strip()]
+    except ValueError:
+        parser.error(f"--latency-axis takes seconds separated by commas (e.g. 0.04,0.25), got {args.latency_axis!r}")
+    if any(x < 0 for x in axis):
+        parser.error("--latency-axis: latencies are 0 or more seconds")
+    names = [] if args.mutants == "none" else args.mutants.split(",") if args.mutants else sorted(MUTANTS)
     unknown = [n for n in names if n not in MUTANTS]
     if unknown:
         parser.error(f"unknown mutant(s): {', '.join(unknown)}; known: {', '.join(sorted(MUTANTS))}")
@@ -180,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     mapping = check_map()
     meta: dict[str, Any] = {
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "seed": args.seed,
-        "latency": args.latency,
+        "latency": args.latency, "latency_axis": axis,
         "machine": f"{platform.machine()} {platform.system()}, {__import__('os').cpu_count()} cores, "
                    f"Python {platform.python_version()}"}
     tools_to_run = ("suite",) if args.skip_schemathesis else ("suite", "schemathesis")
@@ -189,22 +224,30 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         contract_file = tools.write_patched(contract, Path(tmp) / "patched.yaml")
         suite_args = [f"--hypothesis-seed={args.seed}"]
-        for name in ["reference", *names]:
+        for name in [] if args.skip_mutants else ["reference", *names]:
             expected = MUTANTS[name].catches if name in MUTANTS else ()
             for row in bench_target(name, expected, Path(tmp) / name, contract_file, args.seed, tools_to_run,
                                     suite_args, args.latency, mapping):
                 rows.append(row)
                 print(f"{name:32} {row['tool']:13} {row['verdict']:24} {row['seconds']:7.2f}s "
-                      f"{row['requests']:6d} req", flush=True)
+                      f"{row['requests']:6d} req {row['creates']:5d} creates", flush=True)
+        latency = slow.latency_axis(axis, Path(tmp), contract_file, args.seed, suite_args, KEY,
+                                    tools_to_run=tools_to_run)
+        politeness = None if args.skip_politeness else slow.politeness_scenario(Path(tmp), KEY, suite_args)
     if not args.skip_growth:
         meta["growth"] = measure_growth()
     meta["benchmark_seconds"] = round(time.monotonic() - started, 1)
     summary = summarise(rows)
-    document = {"meta": meta, "summary": summary, "rows": rows}
+    if latency:
+        summary["latency"] = slow.latency_summary(latency)
+    if politeness:
+        summary["politeness"] = {"verdict": politeness["verdict"], "criteria": politeness["criteria"]}
+    document = {"meta": meta, "summary": summary, "rows": rows, "latency": latency, "politeness": politeness}
     targets = [out] + ([HERE] if args.save else [])
     for folder in targets:
         (folder / ("results.json")).write_text(json.dumps(document, indent=2) + "\n")
-        (folder / ("RESULTS.md" if folder == HERE else "results.md")).write_text(markdown(meta, rows, summary))
+        (folder / ("RESULTS.md" if folder == HERE else "results.md")).write_text(
+            markdown(meta, rows, summary, latency, politeness))
     print(json.dumps(summary, indent=2))
     return 0
 
