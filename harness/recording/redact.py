@@ -15,6 +15,7 @@ import functools
 import json
 import re
 import threading
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from contracts.checks.model import MISSING, SentRequest
@@ -52,19 +53,63 @@ def _trie_pattern(words: list[str]) -> str:
     return build(trie)
 
 
+@dataclass(frozen=True)
+class _Level:
+    """Secrets compiled together: a pattern that masks them, one that finds them in JSON text too."""
+
+    words: frozenset[str]
+    scrub: re.Pattern[str]
+    search: re.Pattern[str]
+
+    @classmethod
+    def of(cls, words: set[str]) -> _Level:
+        scrub = re.compile(_trie_pattern(sorted(words)))
+        escaped = {_escaped(word) for word in words} - words
+        search = scrub if not escaped else re.compile(_trie_pattern(sorted(words | escaped)))
+        return cls(frozenset(words), scrub, search)
+
+
+@functools.lru_cache(maxsize=256)
+def _literals(secrets: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(s) for s in sorted(secrets, key=len, reverse=True)))
+
+
+@functools.lru_cache(maxsize=64)
+def _pending_search(pending: tuple[str, ...]) -> re.Pattern[str]:
+    """Finds any of `pending` in JSON text: each secret as itself or JSON-escaped."""
+    return _literals(tuple({*pending, *map(_escaped, pending)}))
+
+
+def _masked(value: str, spans: list[tuple[int, int]]) -> str:
+    """`value` with every span replaced by MASK, overlapping spans (two patterns' matches) as one."""
+    out, position = [], 0
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    for start, end in merged:
+        out += [value[position:start], MASK]
+        position = end
+    out.append(value[position:])
+    return "".join(out)
+
+
 class Redactor:
     """The secrets this process knows, and the masks that keep them in."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._secrets: set[str] = set()
-        # What masking reads, swapped whole under the lock: (scrub pattern, search pattern, pending).
-        # The patterns cover the secrets known when they were compiled; the secrets learned since
-        # are `pending`, looked for as plain strings until PENDING_MAX of them make it worth
-        # compiling again (a run learns new credentials with nearly every request: compiling a
-        # pattern of thousands of secrets each time cost more than the masking). The search
-        # pattern also holds each secret's JSON-escaped form (see `absent`).
-        self._view: tuple[re.Pattern[str] | None, re.Pattern[str] | None, tuple[str, ...]] = (None, None, ())
+        # What masking reads, swapped whole under the lock: (levels, pending). A run learns new
+        # credentials with nearly every request, thousands in all: one pattern compiled again for
+        # each cost more than the masking. So the secrets learned since the last compile are
+        # `pending` (looked for as plain strings), and every PENDING_MAX of them become a level,
+        # merged with the levels no larger than itself (a binary counter: each secret is compiled
+        # about log2(n) times over a run, and masking runs a handful of patterns).
+        self._view: tuple[tuple[_Level, ...], tuple[str, ...]] = ((), ())
+        self._seen: tuple[Any, dict[str, bool]] = (None, {})  # `absent`'s answers for the current view
         # Long secrets (a boundary case sends a 60 000-character password) are replaced as plain
         # strings, longest first, before the pattern runs: in the pattern they would make every
         # recompilation parse them again (and a trie one level per character recurse that deep).
@@ -78,14 +123,18 @@ class Redactor:
                 if not isinstance(value, str) or len(value) < MASK_MIN_LENGTH:
                     continue
                 if len(value) > LONG_SECRET:
-                    if value not in self._long:
-                        self._long = sorted([*self._long, value], key=len, reverse=True)
-                elif value not in self._secrets:
+                    if value in self._long:
+                        continue
+                    self._long = sorted([*self._long, value], key=len, reverse=True)
+                    # Its head is a secret of its own: `absent` finds a long secret by its head, and
+                    # text cut short within one (a preview) is masked too.
+                    value = value[:LONG_SECRET]
+                if value not in self._secrets:
                     self._secrets.add(value)
-                    scrub, search, pending = self._view
-                    self._view = (scrub, search, (*pending, value))
-            if len(self._view[2]) > PENDING_MAX:
-                self._compile()
+                    levels, pending = self._view
+                    self._view = (levels, (*pending, value))
+            if len(self._view[1]) >= PENDING_MAX:
+                self._flush()
 
     def learn_credential(self, value: object) -> None:
         """A credential and every form it takes on the wire (contracts/credentials.py)."""
@@ -112,14 +161,12 @@ class Redactor:
             return frozenset(self._secrets) | frozenset(self._long)
 
     # -- masking -----------------------------------------------------------------------------
-    def _compile(self) -> re.Pattern[str] | None:
-        """Compile the patterns for every secret known (the caller holds the lock); the scrub pattern."""
-        words = set(self._secrets)
-        scrub = re.compile(_trie_pattern(sorted(words))) if words else None
-        escaped = {_escaped(word) for word in words} - words
-        search = scrub if not escaped else re.compile(_trie_pattern(sorted(words | escaped)))
-        self._view = (scrub, search, ())
-        return scrub
+    def _flush(self) -> None:
+        """The pending secrets become a level, merged with every level no larger (the caller holds the lock)."""
+        levels, pending = list(self._view[0]), set(self._view[1])
+        while levels and len(levels[-1].words) <= len(pending):
+            pending |= levels.pop().words
+        self._view = ((*levels, _Level.of(pending)), ())
 
     def absent(self, encoded: str) -> bool:
         """True when no learned secret can be in the value whose JSON text (ensure_ascii=False) this is.
@@ -129,10 +176,19 @@ class Redactor:
         both never misses one (a hit across two strings only costs a full scrub).
         Most records carry no secret at all: one search instead of a regex per string.
         """
-        _, search, pending = self._view
-        if any(secret in encoded or _escaped(secret) in encoded for secret in (*self._long, *pending)):
-            return False
-        return search is None or search.search(encoded) is None
+        view = self._view
+        seen_view, seen = self._seen
+        if seen_view is not view:  # new secrets since: what was absent may be there now
+            seen = {}
+            self._seen = (view, seen)
+        elif encoded in seen:  # a record holds one payload several times (its text, its curl line)
+            return seen[encoded]
+        levels, pending = view  # a long secret is found by its head, a secret of its own
+        found = bool(pending and _pending_search(pending).search(encoded)) or any(
+            level.search.search(encoded) for level in levels)
+        if len(seen) < 64:
+            seen[encoded] = not found
+        return not found
 
     def _absent_in(self, value: Any) -> bool:
         try:
@@ -146,13 +202,12 @@ class Redactor:
         for secret in self._long:
             if secret in value:
                 value = value.replace(secret, MASK)
-        pattern, _, pending = self._view
-        if any(secret in value for secret in pending):
-            # A secret learned since the last compile: compile now, so the longest match still wins
-            # (replacing it alone could cut a longer secret that holds it, leaving that one's ends).
-            with self._lock:
-                pattern = self._compile()
-        return pattern.sub(MASK, value) if pattern is not None else value
+        levels, pending = self._view
+        spans = [match.span() for level in levels for match in level.scrub.finditer(value)]
+        hits = tuple(secret for secret in pending if secret in value)
+        if hits:
+            spans += [match.span() for match in _literals(hits).finditer(value)]
+        return _masked(value, spans) if spans else value
 
     def scrub(self, value: Any) -> Any:
         """`text()` on every string (keys too) of a JSON-like value, keeping its structure.

@@ -10,6 +10,7 @@ every credential the mutant received, raw and as JSON or HTML would escape it.
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import json
 import os
@@ -31,7 +32,10 @@ pytestmark = pytest.mark.suite_run
 # ("password": "***") but does not scrub 3-character strings from free text,
 # which would mangle every message (contracts/credentials.py).
 MIN_SEARCHED = 8
-KEY = "sk-LEAKCHECK-" + secrets.token_hex(8)
+# One key for the whole selftest session: the leaky run is shared by every xdist worker (`once`),
+# so each worker must search for the key that run used.
+_SESSION = os.environ.get("PYTEST_XDIST_TESTRUNUID") or secrets.token_hex(8)
+KEY = "sk-LEAKCHECK-" + hashlib.sha256(_SESSION.encode()).hexdigest()[:16]
 
 
 def _files_changed_since(root: Path, since: float) -> Iterator[Path]:
