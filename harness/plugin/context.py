@@ -39,6 +39,7 @@ class RunContext:
     plan_run: Any = None  # harness.plugin.planning.PlanRun: this process's executor, if it sends the plan
     replay: Any = None  # harness.transport.replay.ReplayCache: prefetched answers for the exploratory tests
     traffic: Any = None  # harness.traffic.Traffic: the recording judged with --traffic (None: a generated run)
+    drift: Any = None  # harness.plugin.drift.DriftRun: --drift-from / --upstream-contract (None: no drift)
     traffic_judge: Any = None  # harness.traffic.TrafficJudge: decides the intent of what nobody declared
     judge: Judge = field(init=False)
 

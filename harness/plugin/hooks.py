@@ -22,6 +22,7 @@ from contracts.checks import invariants
 from harness import known_issues, safety
 from harness.bridge.compat import install_nodeid_shim
 from harness.plan.build import DEFAULT_BURST, build_plan
+from harness.plugin import drift as drift_mode
 from harness.plugin import planning
 from harness.plugin.breaker import BreakerPlugin
 from harness.plugin.context import RunContext
@@ -102,6 +103,7 @@ def pytest_configure(config: pytest.Config) -> None:
                   else resolve(config.getoption("base_url", None), config.getoption("space_id")))
     except (ContractError, UsageProblem) as exc:
         raise pytest.UsageError(str(exc)) from None
+    drifting = None if recorded else drift_mode.prepare(config, contract)
     if not recorded and not target.embedded and safety.looks_like_production(target.base_url) \
             and not config.getoption("allow_production"):
         raise pytest.UsageError(
@@ -139,6 +141,7 @@ def pytest_configure(config: pytest.Config) -> None:
         controller=worker is None, timeout=config.getoption("request_timeout"),
         max_retry_wait=config.getoption("max_retry_wait"), strict_warnings=config.getoption("fail_on_warning"),
         breaker=breaker, concurrency=concurrency, known=known, writer=writer, saved_proxy_id=saved_proxy)
+    run.drift = drifting
     run.resources = Resources(config)
     run.plan_run = planning.PlanRun()
     run.replay = ReplayCache()
@@ -148,6 +151,9 @@ def pytest_configure(config: pytest.Config) -> None:
     elif not selftest:
         run.plan = build_plan(contract, space_id=target.space_id, name_prefix=run.name_prefix,
                               saved_proxy_id=saved_proxy, burst=min(DEFAULT_BURST, concurrency))
+        if drifting is not None:
+            run.plan = drift_mode.plan(drifting, run.plan, space_id=target.space_id, name_prefix=run.name_prefix,
+                                       saved_proxy_id=saved_proxy)
         planning.install(config)
     invariants.use_clock_tolerance(config.getoption("clock_tolerance"))
     if records:

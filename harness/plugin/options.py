@@ -14,6 +14,7 @@ from harness import safety
 from harness.plugin.exploration import add_options as add_exploration_options
 from harness.plugin.planning import add_options as add_plan_options
 from harness.plugin.progress import add_options as add_progress_options
+from harness.plugin.drift import add_options as add_drift_options
 from harness.plugin.traffic import add_options as add_traffic_options
 from harness.profiles import PROFILES
 from harness.transport.breaker import DEFAULT_THRESHOLD
@@ -61,6 +62,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_exploration_options(parser)
     add_progress_options(parser)
     add_traffic_options(parser)
+    add_drift_options(parser)
     mock = parser.getgroup("bctrl-mock", "bctrl: the embedded mock's deliberate misbehaviour")
     mock.addoption("--mock-throttle-every", type=int, default=0, metavar="N",
                    help="the embedded mock answers 429 to every Nth valid create (default 0: never)")

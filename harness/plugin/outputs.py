@@ -110,6 +110,10 @@ class RunOutputs:
 
             self.data["mode"] = "traffic"
             self.data["traffic"] = traffic_mode.facts(run)
+        if run.drift is not None:
+            from harness.plugin import drift
+
+            self.data["drift"] = drift.facts(run.drift, events)
         if not run.target.embedded and run.traffic is None:
             runtimes = safety.created_runtimes(events)
             outcomes = {e.get("id"): e for e in events if e.get("kind") == "cleanup"}

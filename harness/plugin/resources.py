@@ -55,7 +55,9 @@ class Resources:
                                 throttle_every=option("mock_throttle_every"),
                                 retry_after_seconds=option("mock_retry_after"))
         # In its own process: the reference server and the suite use both cores instead of taking turns on one.
-        self._server = ServerProcess(create_app(settings, run.contract)).start()
+        # In a drift run the mock stands for the server that has not moved yet: it serves OLD.
+        served = run.drift.mock_contract if run.drift is not None else run.contract
+        self._server = ServerProcess(create_app(settings, served)).start()
         return self._server.url
 
     def client(self) -> ApiClient:

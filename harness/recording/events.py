@@ -26,8 +26,8 @@ from harness.recording.redact import REDACTOR, Redactor
 
 SCHEMA_FILE = Path(__file__).resolve().parent / "event-log.schema.json"
 FORMAT_VERSION = 1
-KINDS = ("run", "process", "exchange", "finding", "judgement", "transport", "breaker", "stop", "created", "cleanup",
-         "footer")
+KINDS = ("run", "process", "exchange", "finding", "judgement", "transport", "breaker", "stop", "drift", "created",
+         "cleanup", "footer")
 
 
 def finding_record(finding: Finding, known_issue: str | None = None) -> dict[str, Any]:

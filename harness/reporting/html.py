@@ -89,6 +89,8 @@ CSS = """
 #conformance .ki{font-weight:bold;white-space:nowrap}
 #conformance .ki-stale,#conformance .ki-new{color:#c62828}#conformance .ki-still{color:#ef6c00}
 #conformance .ki-not,#conformance .ki-other{color:#757575}
+#conformance .drift-implemented{color:#2e7d32}#conformance .drift-not-implemented,#conformance .lvl-breaking{color:#c62828}
+#conformance .drift-inconclusive,#conformance .drift-not-run{color:#757575}#conformance .lvl-warning{color:#ef6c00}
 #conformance .toggles label{margin-right:16px;white-space:nowrap}
 @media (max-width:800px){
   #conformance .pair{grid-template-columns:minmax(0,1fr)}
@@ -415,6 +417,42 @@ def _errata(s: Mapping[str, Any]) -> str:
     return f'<section id="errata"><h2>Errata applied to the contract</h2><ul>{items}</ul></section>'
 
 
+def drift_line(d: Mapping[str, Any]) -> str:
+    """One sentence: how many changes from which version to which, and what the target does about them."""
+    counts, probes = d["summary"], d["probe_counts"]
+    old, new = d["old"], d["new"]
+    line = (f"{counts['total']} change(s) from {old['version'] or old['source']} to {new['version'] or new['source']}"
+            f" ({counts['breaking']} breaking, {counts['warning']} warning, {counts['info']} info)")
+    if d["probes"]:
+        line += (f"; the target: {probes['implemented']} implemented, {probes['not implemented']} not implemented, "
+                 f"{probes['inconclusive']} inconclusive")
+    return line
+
+
+def _drift(s: Mapping[str, Any]) -> str:
+    d = s.get("drift")
+    if not d:
+        return ""
+    verdicts = {p["subject"]: p for p in d["probes"]}
+    rows = []
+    for c in d["changes"]:
+        probe = verdicts.get(c["subject"])
+        asked = "-" if probe is None else (f'<b class="drift-{_e(probe["verdict"].replace(" ", "-"))}">'
+                                           f'{_e(probe["verdict"])}</b> {_text(probe["reason"])}'
+                                           + (f' <span class="muted">(read from {_e(probe["reads"])})</span>'
+                                              if probe["shared"] else ""))
+        rows.append((f'<span class="lvl-{_e(c["level"])}">{_e(c["level"])}</span>', _e(c["side"]),
+                     f"<code>{_e(c['subject'])}</code>", _e(c["kind"]), _text(c["message"]), asked))
+    table = _table(["level", "side", "where", "kind", "change", "the target"], rows, ident="drift-changes") \
+        if rows else "<p>No change to the operation.</p>"
+    errata = "".join(f"<li><b>{_e(e['id'])}</b>: {_e(e['status'])} ({_text(e['detail'])})</li>" for e in d["errata"])
+    how = ("this run tests NEW (--drift-from names OLD)" if d["mode"] == "drift-from"
+           else "this run tests the vendored contract; --upstream-contract names the newer one")
+    return (f'<section id="drift"><h2>Contract drift</h2><p><b>{_e(drift_line(d))}</b>. '
+            f'OLD <code>{_e(d["old"]["source"])}</code>, NEW <code>{_e(d["new"]["source"])}</code>: {_e(how)}.</p>'
+            f"{table}" + (f"<h3>Errata carried over to NEW</h3><ul>{errata}</ul>" if errata else "") + "</section>")
+
+
 def _facts(s: Mapping[str, Any]) -> str:
     target, contract, run, req, tests = s["target"], s["contract"], s, s["requests"], s["tests"]
     limits = s.get("politeness", {})
@@ -475,11 +513,13 @@ def render(s: Mapping[str, Any], *, pytest_html: bool = True) -> str:
     # Every value was scrubbed when its record was written; the markup itself is never
     # touched, so a short secret cannot garble the page (nor hide in an HTML escape).
     warnings = s.get("warning_groups") or []
-    nav = ('<nav><a href="#defects">defects</a>' + ('<a href="#warnings">warnings</a>' if warnings else "")
+    nav = ("<nav>" + ('<a href="#drift">drift</a>' if s.get("drift") else "") + '<a href="#defects">defects</a>'
+           + ('<a href="#warnings">warnings</a>' if warnings else "")
            + '<a href="#checks">checks</a><a href="#coverage">coverage</a><a href="#known">known issues</a>'
            '<a href="#errata">errata</a><a href="#facts">the run</a><a href="#results-table">tests</a></nav>')
     parts = [
-        f"<style>{CSS}{PAGE_CSS}</style>", '<div id="conformance">', _banner(s), nav, _defects(s), _warnings(s),
+        f"<style>{CSS}{PAGE_CSS}</style>", '<div id="conformance">', _banner(s), nav, _drift(s), _defects(s),
+        _warnings(s),
         _checks(s), _coverage(s), _known(s), _known_findings(s["findings"]["known_by_check"]), _errata(s),
         _facts(s), _table_toggles(s) if pytest_html else "", "</div>",
     ]

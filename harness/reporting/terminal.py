@@ -49,6 +49,14 @@ def terminal_lines(data: Mapping[str, Any], written: list[Path]) -> list[str]:
         lines.append(f"  FIXED [{', '.join(fixed.get('checks') or [str(fixed.get('check'))])}] "
                      f"{fixed.get('pointer') or '(whole response)'}: "
                      f"{_short(str(fixed.get('title') or ''))}")
+    drift = data.get("drift")
+    if drift:
+        from harness.reporting.html import drift_line
+
+        lines.append(f"contract drift: {drift_line(drift)}")
+        for p in drift["probes"]:
+            if p["verdict"] == "not implemented":
+                lines.append(f"  NOT IMPLEMENTED {p['subject']} ({p['kind']}): {_short(p['reason'])}")
     warnings = list(data.get("warning_groups") or [])
     if warnings:
         lines.append(f"{len(warnings)} warning group(s), where the contract is silent:")

@@ -34,3 +34,15 @@ def run_suite(base_url: str, api_key: str, reports: Path, *args: str, timeout: f
                "-q", "--tb=short", "-p", "no:cacheprovider", *args]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     return SuiteRun(done.returncode, done.stdout + done.stderr, reports)
+
+
+def run_embedded(reports: Path, *args: str, timeout: float = 300) -> SuiteRun:
+    """`pytest` against the embedded mock, as typed by a user (no --base-url, no BCTRL_ variables)."""
+    reports.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BCTRL_")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    command = [sys.executable, "-m", "pytest", f"--reports-dir={reports}", f"--html={reports / 'conformance.html'}",
+               f"--junitxml={reports / 'junit.xml'}", "-q", "-p", "no:cacheprovider", *args]
+    done = subprocess.run(command, cwd=ROOT, env={**env, "PYTHONPYCACHEPREFIX": PYCACHE}, capture_output=True,
+                          text=True, timeout=timeout)
+    return SuiteRun(done.returncode, done.stdout + done.stderr, reports)

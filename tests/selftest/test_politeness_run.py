@@ -10,11 +10,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -23,7 +19,7 @@ import pytest
 
 from contracts import load_contract
 from mock import MockSettings, ServerThread, create_app
-from tests.selftest.suite_runner import ROOT, SuiteRun, run_suite
+from tests.selftest.suite_runner import SuiteRun, run_embedded, run_suite
 from tests.selftest.shared import once
 
 # Runs the whole suite in subprocesses (deselect with -m "not suite_run" for the fast unit part).
@@ -33,17 +29,6 @@ KEY = "politeness-run-key-8d2f"
 BUDGET = 18  # every third create waits 1 s: about 6 s of waiting
 ENUM_TESTS = ("tests/conformance/test_create_basics.py", "tests/conformance/test_covering_set.py",
               "-k", "minimal or every_enum_value")
-
-
-def run_embedded(reports: Path, *args: str) -> SuiteRun:
-    """`pytest` against the embedded mock, as typed by a user (no --base-url)."""
-    reports.mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BCTRL_")}
-    command = [sys.executable, "-m", "pytest", f"--reports-dir={reports}", f"--html={reports / 'conformance.html'}",
-               f"--junitxml={reports / 'junit.xml'}", "-q", "-p", "no:cacheprovider", *args]
-    done = subprocess.run(command, cwd=ROOT, env={**env, "PYTHONDONTWRITEBYTECODE": "1"}, capture_output=True,
-                          text=True, timeout=300)
-    return SuiteRun(done.returncode, done.stdout + done.stderr, reports)
 
 
 def with_delete(app: Any, deleted: list[str]) -> Any:
