@@ -100,7 +100,8 @@ def pytest_configure(config: pytest.Config) -> None:
         contract = _contract(config)
         # Judging a recording sends nothing: no target, no key.
         target = (TargetConfig(f"recorded traffic: {config.getoption('traffic')}", "", "") if recorded
-                  else resolve(config.getoption("base_url", None), config.getoption("space_id")))
+                  else resolve(config.getoption("base_url", None), config.getoption("space_id"),
+                               _plan_environ() if config.getoption("plan") else None))
     except (ContractError, UsageProblem) as exc:
         raise pytest.UsageError(str(exc)) from None
     drifting = None if recorded else drift_mode.prepare(config, contract)
@@ -123,11 +124,17 @@ def pytest_configure(config: pytest.Config) -> None:
     # The suite's own tests (pytest tests/selftest) leave the conformance reports alone, unless they
     # name a reports folder (a stand-in conformance module run by a selftest does); a session that
     # sends nothing records nothing either.
-    records = not config.option.collectonly and (not selftest or reports_dir != Path(DEFAULT_REPORTS))
+    records = not config.option.collectonly and not config.getoption("plan") and (
+        not selftest or reports_dir != Path(DEFAULT_REPORTS))
     if records and worker is None:
-        # The controller starts the run's records afresh, before any worker exists.
+        # The controller starts the run's records afresh, before any worker exists; a summary to
+        # compare with is kept first (it may be the one about to be cleared: --compare-with=reports/summary.json).
+        previous = _read_previous(config)
         _clear_views(reports_dir)
         reset(reports_dir / ".events")
+        if previous is not None:
+            (reports_dir / ".events").mkdir(parents=True, exist_ok=True)
+            (reports_dir / ".events" / PREVIOUS_SUMMARY).write_bytes(previous)
         SharedBudget(reports_dir / ".events", Limits(None, None)).reset()
         FileIdIndex(reports_dir / ".events").reset()
     writer = EventWriter(reports_dir / ".events", process, api_key=target.api_key) if records else None
@@ -165,11 +172,30 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(Progress(config, run), "bctrl-progress")
     if writer is not None:
         writer.write("process", worker=worker or "main", pid=os.getpid(), run_id=run_id, seed=seed)
-    if not target.embedded and worker is None and not selftest and not recorded:
+    if not target.embedded and worker is None and not selftest and not recorded and not config.getoption("plan"):
         try:
             probe(target.base_url, timeout=min(5.0, run.timeout))
         except TargetUnreachable as exc:
             pytest.exit(f"target unreachable: {exc}", returncode=EXIT_UNREACHABLE)
+
+
+PREVIOUS_SUMMARY = "previous-summary.json"
+
+
+def _read_previous(config: pytest.Config) -> bytes | None:
+    path = config.getoption("compare_with")
+    try:
+        return Path(path).read_bytes() if path else None
+    except OSError:
+        return None  # said in the report: "not compared: ..." (harness.reporting.compare_with_file)
+
+
+def _plan_environ() -> dict[str, str]:
+    """`--plan` sends nothing: a remote target needs no key (nor space) to be planned for."""
+    environ = dict(os.environ)
+    environ["BCTRL_API_KEY"] = environ.get("BCTRL_API_KEY", "").strip() or "plan-sends-nothing"
+    environ["BCTRL_SPACE_ID"] = environ.get("BCTRL_SPACE_ID") or "00000000-0000-4000-8000-000000000000"
+    return environ
 
 
 def _run_id_and_seed(config: pytest.Config, worker: str | None) -> tuple[str, int | None]:

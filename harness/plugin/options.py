@@ -36,6 +36,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--clock-tolerance", type=float, default=300.0, metavar="S",
                     help="how far a fresh runtime's timestamps may lie from this machine's clock (default 300 s)")
     group.addoption("--reports-dir", default=DEFAULT_REPORTS, help="where reports and the event log go (default: reports)")
+    group.addoption("--compare-with", default=None, metavar="SUMMARY",
+                    help="a previous run's summary.json: the report says which defects are new, still there or fixed")
     group.addoption("--max-dead-answers", type=int, default=DEFAULT_THRESHOLD, metavar="N",
                     help=f"stop the run (exit 11) after N requests in a row get no answer, 502/503/504 or a 429 given "
                          f"up on (default {DEFAULT_THRESHOLD}; 2 while the target has never answered; 0 never stops)")

@@ -114,6 +114,10 @@ class RunOutputs:
             from harness.plugin import drift
 
             self.data["drift"] = drift.facts(run.drift, events)
+        if self.config.getoption("compare_with"):
+            kept = run.events_dir / "previous-summary.json"  # copied before the reports folder was cleared
+            self.data = reporting.compare_with_file(self.data, kept if kept.exists()
+                                                    else self.config.getoption("compare_with"))
         if not run.target.embedded and run.traffic is None:
             runtimes = safety.created_runtimes(events)
             outcomes = {e.get("id"): e for e in events if e.get("kind") == "cleanup"}

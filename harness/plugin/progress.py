@@ -101,7 +101,8 @@ class Progress:
             eta = left * statistics.median(times) / max(1, self.run.concurrency)
         else:
             eta = left * elapsed / max(done, 1)
-        test = self.run.judge.state.test or "(xdist workers)"
+        workers = getattr(self.config.option, "numprocesses", None)
+        test = self.run.judge.state.test or ("(on the xdist workers)" if workers else "(between tests)")
         return (f"[bctrl] {done}/~{planned} requests judged after {elapsed:.0f} s; now {test}; "
                 f"{self.counter.failing} failing exchange(s) so far; about {_duration(eta)} left")
 
@@ -110,8 +111,10 @@ class Progress:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         with self._lock:
             if reporter is not None:
-                reporter.ensure_newline()
-                reporter.write_line(text)
+                writer = reporter._tw  # its own line, also in the middle of a row of progress dots
+                if writer.width_of_current_line:
+                    writer.line()
+                writer.line(text)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self._stop.set()
