@@ -104,6 +104,17 @@ def test_a_recording_in_front_of_a_mutant_names_its_defect(name: str, tmp_path: 
     assert MUTANT_CHECKS[name] in failing_checks(tmp_path / "reports"), output[-3000:]
 
 
+def test_a_recording_in_front_of_the_independent_server_passes(tmp_path: Path) -> None:
+    from tests.selftest.independent_server import IndependentServer
+
+    _require_mitmdump()
+    with IndependentServer(KEY) as server:  # other defaults: 400 for invalid input, other error bodies
+        har = record(tmp_path / "independent.har", server_url=server.url, steps=(*SESSION, *EXTRA_STEPS))
+    code, output, summary = judge(har, tmp_path / "reports")
+    assert code == 0, output[-3000:]
+    assert summary["requests"]["exchanges"] >= len(SESSION), "the session's exchanges were judged"
+
+
 def test_the_echo_servers_recording_leaves_no_credential_in_any_output(tmp_path: Path) -> None:
     from tests.selftest import echo_server
     from mock import MockSettings, create_app

@@ -31,6 +31,7 @@ recordings need no redaction.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -42,6 +43,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -148,19 +150,23 @@ def drive(proxy: str, server: str, steps: tuple[Step, ...] = SESSION) -> list[in
 
 
 def record(out: Path, app: Any = None, *, mitmdump: str | None = None, timeout: float = 30.0,
-           steps: tuple[Step, ...] = SESSION) -> Path:
-    """Serve `app` (default: the reference mock accepting KEY), drive `steps` through mitmdump, write the HAR."""
+           steps: tuple[Step, ...] = SESSION, server_url: str | None = None) -> Path:
+    """Serve `app` (default: the reference mock accepting KEY), drive `steps` through mitmdump, write the HAR.
+
+    `server_url`: record in front of a server already running there instead (no app is served).
+    """
     from mock import MockSettings, ServerThread, create_app
 
     command = mitmdump or find_mitmdump()
     if command is None:
         raise RuntimeError("mitmdump not found: set $MITMDUMP, put it on PATH, or install "
                            "tests/selftest/recorders/requirements-recorders.txt into .venv-recorder")
-    reference = app is None
+    reference = app is None and server_url is None
     app = app or create_app(MockSettings(frozenset({KEY})))
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    with ServerThread(app) as server, tempfile.TemporaryDirectory(prefix="mitm-conf-") as confdir:
+    serving = ServerThread(app) if server_url is None else contextlib.nullcontext(SimpleNamespace(url=server_url))
+    with serving as server, tempfile.TemporaryDirectory(prefix="mitm-conf-") as confdir:
         port = _free_port()
         # confdir keeps mitmproxy's CA files out of $HOME; no upstream TLS is involved.
         process = subprocess.Popen([command, "--listen-host", "127.0.0.1", "--listen-port", str(port),
@@ -207,7 +213,7 @@ def record_with_chromium(out: Path, app: Any = None, *, python: str | None = Non
     if python is None or not Path(chromium).is_file():
         raise RuntimeError("recording with Chromium needs playwright (tests/selftest/recorders/"
                            "requirements-recorders.txt) and Debian's chromium package")
-    reference = app is None
+    reference = app is None and server_url is None
     app = app or create_app(MockSettings(frozenset({KEY})))
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
