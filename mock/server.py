@@ -10,6 +10,9 @@ from typing import Any
 import uvicorn
 
 
+UVICORN = {"access_log": False, "lifespan": "off", "timeout_keep_alive": 5, "limit_concurrency": 512, "backlog": 512}
+
+
 class ServerThread:
     """A uvicorn server on 127.0.0.1 in a daemon thread; a context manager.
 
@@ -17,7 +20,11 @@ class ServerThread:
     the server starts, so there is no race between picking and binding.
     """
 
-    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning") -> None:
+    name = "mock"
+
+    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning",
+                 **config: Any) -> None:
+        """`config`: uvicorn.Config settings over this server's defaults (the proxy turns the lifespan on)."""
         self.app = app
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -27,11 +34,9 @@ class ServerThread:
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock.bind((host, port))
         self.host, self.port = self._sock.getsockname()[:2]
-        config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off",
-                                timeout_keep_alive=5, limit_concurrency=512, backlog=512)
-        self._server = uvicorn.Server(config)
+        self._server = uvicorn.Server(uvicorn.Config(app, **{**UVICORN, "log_level": log_level, **config}))
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]},
-                                        name=f"mock-{self.port}", daemon=True)
+                                        name=f"{self.name}-{self.port}", daemon=True)
 
     @property
     def url(self) -> str:
@@ -42,7 +47,7 @@ class ServerThread:
         deadline = time.monotonic() + timeout
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the mock server did not start on {self.url}")
+                raise RuntimeError(f"the {self.name} server did not start on {self.url}")
             time.sleep(0.01)
         return self
 
@@ -59,10 +64,7 @@ class ServerThread:
 
 
 def _serve_forked(app: Any, sock: socket.socket, log_level: str) -> None:
-    config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off",
-                            timeout_keep_alive=5, limit_concurrency=512, backlog=512)
-    server = uvicorn.Server(config)
-    server.run(sockets=[sock])
+    uvicorn.Server(uvicorn.Config(app, **{**UVICORN, "log_level": log_level})).run(sockets=[sock])
 
 
 class ServerProcess:
@@ -102,7 +104,7 @@ class ServerProcess:
             except OSError:
                 pass
             if not self._process.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the mock server did not start on {self.url}")
+                raise RuntimeError(f"the {self.name} server did not start on {self.url}")
             time.sleep(0.02)
 
     def stop(self, timeout: float = 5.0) -> None:

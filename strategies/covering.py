@@ -328,14 +328,18 @@ def conflict(x: Dimension, x_label: str, y: Dimension, y_label: str) -> bool:
 
 
 def complete(dims: Sequence[Dimension], fixed: Mapping[int, str], *,
-             preference: Callable[[int, Mapping[int, str]], Sequence[str]] | None = None) -> dict[int, str] | None:
+             preference: Callable[[int, Mapping[int, str]], Sequence[str]] | None = None,
+             clash: Callable[[int, str, int, str], bool] | None = None) -> dict[int, str] | None:
     """A full, consistent assignment of option labels extending `fixed` (None: there is none).
 
     Depth-first in dimension order, trying each dimension's options in the
     order `preference(index, chosen so far)` gives (default: document order).
+    `clash(i, a, j, b)`: may option a of dimension i and option b of dimension j
+    not go together (default: `conflict`)?
     """
+    clash = clash or (lambda i, a, j, b: conflict(dims[i], a, dims[j], b))
     for (i, a), (j, b) in itertools.combinations(fixed.items(), 2):
-        if conflict(dims[i], a, dims[j], b):
+        if clash(i, a, j, b):
             return None
     chosen = dict(fixed)
 
@@ -346,7 +350,7 @@ def complete(dims: Sequence[Dimension], fixed: Mapping[int, str], *,
             return step(k + 1)
         order = preference(k, chosen) if preference else [o.label for o in dims[k].options]
         for label in order:
-            if all(not conflict(dims[k], label, dims[j], other) for j, other in chosen.items()):
+            if not any(clash(k, label, j, other) for j, other in chosen.items()):
                 chosen[k] = label
                 if step(k + 1):
                     return True

@@ -47,7 +47,7 @@ from typing import Any, Callable, Literal, Mapping, Sequence
 from contracts import Contract
 from strategies.builder import ABSENT, Builder
 from strategies.covering import (VOID, CoveringCase, Dimension, Factor, Option, body_key, case_name, chain_plan,
-                                 conflict, presence_fill, scope_dimensions)
+                                 complete, conflict, presence_fill, scope_dimensions)
 from strategies.domains import Domains, load_domains
 from strategies.schema import chain_id, normalize_chain, split_branch
 
@@ -179,25 +179,8 @@ def _complete(dims: list[Dimension], fixed: Mapping[int, str],
         branches_j = map(split_branch, normalize_chain(dims[j].chain))
         return all(branches_i.get(at, label) == label for at, label in branches_j)
 
-    for (i, a), (j, b) in itertools.combinations(fixed.items(), 2):
-        if not compatible(i, a, j, b):
-            return None
-    chosen = dict(fixed)
-
-    def step(k: int) -> bool:
-        if k == len(dims):
-            return True
-        if k in fixed:
-            return step(k + 1)
-        for label in preference(k):
-            if all(compatible(k, label, j, other) for j, other in chosen.items()):
-                chosen[k] = label
-                if step(k + 1):
-                    return True
-                del chosen[k]
-        return False
-
-    return chosen if step(0) else None
+    return complete(dims, fixed, preference=lambda k, _chosen: preference(k),
+                    clash=lambda i, a, j, b: not compatible(i, a, j, b))
 
 
 def probes(contract: Contract, case: CoveringCase, *, space_id: str, round: int = 1, name_prefix: str = "",

@@ -2,70 +2,38 @@
 from __future__ import annotations
 
 import signal
-import socket
 import threading
-import time
-from types import FrameType, TracebackType
+from types import FrameType
 from typing import Any, Callable
 
-import uvicorn
+from mock.server import ServerThread
 
 
-class ProxyServer:
+class ProxyServer(ServerThread):
     """uvicorn serving `app` on a loopback socket in a daemon thread; a context manager.
 
-    Like the mock's ServerThread (the socket is bound before the thread starts, so
+    The mock's ServerThread (the socket is bound before the thread starts, so
     `url` is known at once and port 0 picks a free port), but with the ASGI
     lifespan on, so the app opens and closes its upstream client on the server's
     own event loop, and with a bounded graceful shutdown: requests in flight get
     `grace` seconds to finish.
     """
 
+    name = "proxy"
+
     def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning",
                  grace: float = 5.0) -> None:
-        self.app = app
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        # Inherited by accepted sockets: no Nagle + delayed-ACK wait on keep-alive answers.
-        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._sock.bind((host, port))
-        self.host, self.port = self._sock.getsockname()[:2]
-        config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on",
-                                # The target's Date and Server pass through; uvicorn must not add its own.
-                                server_header=False, date_header=False, timeout_keep_alive=5, timeout_graceful_shutdown=grace,
-                                limit_concurrency=1024, backlog=1024)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]},
-                                        name=f"proxy-{self.port}", daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        # The target's Date and Server pass through; uvicorn must not add its own.
+        super().__init__(app, host=host, port=port, log_level=log_level, lifespan="on", server_header=False,
+                         date_header=False, timeout_graceful_shutdown=grace, limit_concurrency=1024, backlog=1024)
 
     @property
     def running(self) -> bool:
         return self._thread.is_alive()
 
-    def start(self, timeout: float = 10.0) -> "ProxyServer":
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the proxy did not start on {self.url}")
-            time.sleep(0.01)
-        return self
-
     def stop(self, timeout: float = 10.0) -> None:
         """Stop accepting, let requests in flight finish (within the grace period), close the socket."""
-        self._server.should_exit = True
-        self._thread.join(timeout)
-        self._sock.close()
-
-    def __enter__(self) -> "ProxyServer":
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        self.stop()
+        super().stop(timeout)
 
 
 def run_until_signalled(app: Any, *, port: int, host: str = "127.0.0.1", on_ready: Callable[[str], None] | None = None,
