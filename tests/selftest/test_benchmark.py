@@ -82,3 +82,32 @@ def test_latency_goals_are_judged_and_the_headline_keeps_its_shape() -> None:
     headings = [line for line in text.splitlines() if line.startswith("## ")]
     assert headings == ["## Headline", "## Latency", "## Politeness", "## Summary"]
     assert "| 0.25 s | 0.2 | 0.25 | met | +5.0 s |" in text
+
+
+def _table_after(text: str, heading: str) -> list[str]:
+    start = text.index(heading)
+    lines = text[start:].splitlines()[1:]
+    first = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    table = []
+    for line in lines[first:]:
+        if not line.startswith("|"):
+            break
+        table.append(line)
+    return table
+
+
+def test_the_readme_quotes_the_saved_results() -> None:
+    """Every benchmark figure in the README comes from benchmarks/RESULTS.md, written by `python -m benchmarks --save`."""
+    results = (ROOT / "benchmarks" / "RESULTS.md").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert _table_after(readme, "<!-- benchmark headline -->") == _table_after(results, "## Headline")
+    run_line = next(line for line in results.splitlines() if line.startswith("Run "))
+    when = re.search(r"Run (\d{4}-\d{2}-\d{2})", run_line)
+    assert when and when.group(1) in readme, "the README says when the quoted run was made"
+
+
+def test_the_saved_results_hold_no_negative_or_missing_cost() -> None:
+    """The suite's own cost in the saved results is derived by code from the same run, never negative."""
+    growth = json.loads((ROOT / "benchmarks" / "results.json").read_text())["meta"].get("growth") or {}
+    points = [v for k, v in growth.items() if k.startswith("x")]
+    assert all(p["ms_per_request"] is None or p["ms_per_request"] > 0 for p in points), points
