@@ -180,8 +180,10 @@ class PlanRun:
         self.store.put(first.id, outcome)
         exchange = outcome.exchange
         status = exchange.status if exchange is not None else None
-        if status is not None and 400 <= status < 500 and status != 429 and run.writer is not None:
-            # The evidence, unjudged: the run stops before any test, so nothing is judged.
+        refused = status is not None and 400 <= status < 500 and status != 429
+        if (refused or first.id not in plan.index) and exchange is not None and run.writer is not None:
+            # Recorded, unjudged: the evidence when the run stops before any test; and a create whose own
+            # test is not selected (-k, -m) still reached the server: it belongs in the ledger.
             run.writer.exchange(exchange, (), test=nodeids.get(first.id, first.id), checks=(), source="plan")
         if status in (401, 403):
             stop(run, "credentials-refused", EXIT_CREDENTIALS_REFUSED,
