@@ -213,7 +213,7 @@ def record_with_chromium(out: Path, app: Any = None, *, python: str | None = Non
     if python is None or not Path(chromium).is_file():
         raise RuntimeError("recording with Chromium needs playwright (tests/selftest/recorders/"
                            "requirements-recorders.txt) and Debian's chromium package")
-    reference = app is None and server_url is None
+    reference = app is None
     app = app or create_app(MockSettings(frozenset({KEY})))
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
