@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal, Mapping
@@ -62,17 +63,20 @@ def render(template: str, api_key: str) -> str:
     return text.replace("{key}", api_key)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Plan:
     """Every deterministic request of a run, in the order they are sent (and judged)."""
 
     requests: tuple[PlannedRequest, ...]
 
     def __post_init__(self) -> None:
-        ids = [r.id for r in self.requests]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        counted = Counter(r.id for r in self.requests)
+        duplicates = sorted(i for i, n in counted.items() if n > 1)
         if duplicates:
             raise ValueError(f"the plan names requests twice: {duplicates[:5]}")
+
+    def __repr__(self) -> str:  # pytest prints it beside a failure: a count, not 700 requests
+        return f"Plan({len(self.requests)} requests)"
 
     @cached_property
     def index(self) -> Mapping[str, PlannedRequest]:

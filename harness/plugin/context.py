@@ -15,7 +15,7 @@ from harness.target import TargetConfig
 from harness.transport import CircuitBreaker, Limits
 
 
-@dataclass
+@dataclass(repr=False)
 class RunContext:
     contract: Contract
     target: TargetConfig
@@ -46,6 +46,11 @@ class RunContext:
     def __post_init__(self) -> None:
         self.judge = Judge(self.contract, self.writer, known=self.known, target=self.target_key,
                            strict_warnings=self.strict_warnings)
+
+    def __repr__(self) -> str:
+        # Short on purpose: pytest prints a failing test's arguments, and the whole context (plan, recording,
+        # contract) took minutes to render for a failure in a 10,000-exchange recording.
+        return f"RunContext(run_id={self.run_id!r}, process={self.process!r}, target={self.target_key!r})"
 
     @property
     def events_dir(self) -> Path:

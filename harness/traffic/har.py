@@ -84,7 +84,7 @@ class OtherEntry:
     index: int
 
 
-@dataclass
+@dataclass(repr=False)
 class Traffic:
     """What a HAR file or folder holds: the operation's exchanges and everything else."""
 
@@ -92,6 +92,9 @@ class Traffic:
     exchanges: list[RecordedExchange] = field(default_factory=list)
     other: list[OtherEntry] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+
+    def __repr__(self) -> str:  # counts, not 10,000 exchanges: pytest prints it beside a failure
+        return f"Traffic({self.method} {len(self.exchanges)} exchanges, {len(self.other)} other, files={self.files!r})"
 
     @property
     def entries(self) -> int:
