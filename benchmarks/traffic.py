@@ -49,7 +49,8 @@ def _entry(i: int, payload: dict[str, Any], runtime: dict[str, Any]) -> dict[str
     request_body = json.dumps({**payload, "name": f"bench-{i}"})
     # Every timestamp of the answer is the moment the request was recorded: conforming traffic, so
     # the figure is the time to judge (and pass) it, not to render thousands of failures.
-    response_body = json.dumps({**runtime, "id": str(uuid.UUID(int=i)), "name": f"bench-{i}"}).replace(STAMP, started)
+    response_body = json.dumps({**runtime, "id": str(uuid.UUID(int=i)), "name": f"bench-{i}"})
+    response_body = response_body.replace(STAMP, started)
     headers = [{"name": "Authorization", "value": "Bearer [redacted]"},
                {"name": "Content-Type", "value": "application/json"}]
     content: dict[str, Any] = {"size": len(response_body), "mimeType": "application/json", "text": response_body}
