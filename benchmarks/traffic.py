@@ -5,20 +5,25 @@ the operation: creates answered 200 with the mock's runtime body, 422s, 401s, a
 GET answered 405, some base64 bodies, some unrecorded bodies, plus asset
 entries on other paths) and the same entries split into a folder of 10 files.
 Each load runs in a fresh process, so its peak RSS (ru_maxrss) is the reader's
-alone; the figure after imports is printed beside it. Results go to
-reports/benchmark/traffic.json.
+alone; the figure after imports is printed beside it. `--judge` also runs
+`pytest --traffic` on the one file, timed as a whole process. Results go to
+reports/benchmark/traffic.json (`--json`; the README quotes
+benchmarks/results-traffic.json).
 """
 from __future__ import annotations
 
 import argparse
 import base64
 import json
+import os
+import platform
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
@@ -138,11 +143,24 @@ def measure(path: Path, streamed: bool) -> dict[str, Any]:
             "peak_rss_mib": round(_rss_mib(), 1)}
 
 
+def judge(path: Path, reports: Path) -> dict[str, Any]:
+    """`pytest --traffic=path` as a user runs it, timed as a whole process; the outcome counts from summary.json."""
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--traffic={path}",
+                           f"--reports-dir={reports}", f"--html={reports / 'conformance.html'}",
+                           f"--junitxml={reports / 'junit.xml'}"], capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    summary = json.loads((reports / "summary.json").read_text())
+    return {"seconds": round(seconds, 1), "exit": done.returncode, "tests": summary["tests"]}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.traffic", description=__doc__)
     parser.add_argument("--entries", type=int, default=10_000)
     parser.add_argument("--files", type=int, default=10, help="files in the folder variant")
     parser.add_argument("--json", type=Path, default=Path("reports/benchmark/traffic.json"))
+    parser.add_argument("--judge", action="store_true",
+                        help="also judge the one-file HAR with `pytest --traffic` (about 75 s for 10,000 entries)")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # the child process's job
     parser.add_argument("--streamed", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -157,13 +175,21 @@ def main(argv: list[str] | None = None) -> int:
             out = subprocess.run([sys.executable, "-m", "benchmarks.traffic", "--measure", str(target)]
                                  + ["--streamed"] * streamed, capture_output=True, text=True, check=True)
             results.append(json.loads(out.stdout))
-    report = {"entries": args.entries, "har_mib": round(size_mib, 1), "files_in_folder": args.files,
-              "runs": results}
+        judged = judge(single, Path(tmp) / "reports") if args.judge else None
+    report = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "machine": f"{platform.machine()} {platform.system()}, {os.cpu_count()} cores, "
+                         f"Python {platform.python_version()}",
+              "entries": args.entries, "har_mib": round(size_mib, 1), "files_in_folder": args.files,
+              "runs": results, "judged": judged}
     for r in results:
         label = f"{'one file' if r['path'].endswith('.har') else str(args.files) + ' files'}, {r['mode']}"
         print(f"{label}: {args.entries} entries ({size_mib:.1f} MiB of HAR) -> {r['exchanges']} exchanges, "
               f"{r['other']} other, {r['not_judged']} not judged, in {r['seconds']:.2f} s; RSS after imports "
               f"{r['rss_after_imports_mib']} MiB, peak {r['peak_rss_mib']} MiB, held after {r['rss_held_after_mib']} MiB")
+    if judged is not None:
+        counts = ", ".join(f"{n} {k}" for k, n in judged["tests"].items() if n)
+        print(f"pytest --traffic on the one file: {counts}, exit {judged['exit']}, in {judged['seconds']} s "
+              f"({judged['seconds'] * 1000 / args.entries:.1f} ms an entry, start-up included)")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n")
     print(f"written to {args.json}")
