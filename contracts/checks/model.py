@@ -20,6 +20,11 @@ class _Missing:
     def __bool__(self) -> bool:
         return False
 
+    def __reduce__(self) -> str:
+        # Unpickled as the module's one MISSING, so `is MISSING` holds for exchanges that crossed a process
+        # (the plan's answers reach xdist workers through a pickle file): a copy read as a JSON payload.
+        return "MISSING"
+
 
 MISSING: Any = _Missing()
 

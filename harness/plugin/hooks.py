@@ -102,6 +102,9 @@ def pytest_configure(config: pytest.Config) -> None:
         target = (TargetConfig(f"recorded traffic: {config.getoption('traffic')}", "", "") if recorded
                   else resolve(config.getoption("base_url", None), config.getoption("space_id"),
                                _plan_environ() if config.getoption("plan") else None))
+        shared_mock = (getattr(config, "workerinput", None) or {}).get("bctrl_mock_target")
+        if shared_mock and target.embedded:  # an xdist worker of an embedded run: the controller's key and space
+            target = TargetConfig(None, *shared_mock)
     except (ContractError, UsageProblem) as exc:
         raise pytest.UsageError(str(exc)) from None
     drifting = None if recorded else drift_mode.prepare(config, contract)
