@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import sys
 import tempfile
@@ -31,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from benchmarks import slow, tools
+from benchmarks import machine, slow, tools
 from benchmarks.counting import RequestCounter
 from benchmarks.growth import measure_growth
 from contracts import load_contract
@@ -216,8 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     meta: dict[str, Any] = {
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "seed": args.seed,
         "latency": args.latency, "latency_axis": axis,
-        "machine": f"{platform.machine()} {platform.system()}, {__import__('os').cpu_count()} cores, "
-                   f"Python {platform.python_version()}"}
+        "machine": machine()}
     tools_to_run = ("suite",) if args.skip_schemathesis else ("suite", "schemathesis")
     rows: list[dict[str, Any]] = []
     started = time.monotonic()

@@ -28,8 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import signal
 import socket
 import statistics
@@ -44,6 +42,8 @@ from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
+
+from benchmarks import machine
 
 KEY = "proxy-bench-key-4e1f"
 MB = 1024 * 1024
@@ -324,8 +324,7 @@ def run(rounds: int, clients: int, each: int, big: int) -> dict[str, Any]:
     upstreams = Child("--serve-upstreams")
     urls = json.loads(upstreams.first_line)
     report: dict[str, Any] = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                              "machine": f"{platform.machine()} {platform.system()}, {os.cpu_count()} cores, "
-                                         f"Python {platform.python_version()}"}
+                              "machine": machine()}
     try:
         for judging in ("none", "thread"):
             proxy = Child("--serve-proxy", urls["mock"], "--judging", judging)

@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import os
-import platform
 import resource
 import subprocess
 import sys
@@ -27,6 +25,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
+
+from benchmarks import machine
 
 PATH = "/v2/runtimes"
 HOST = "https://staging.example.com"
@@ -177,8 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             results.append(json.loads(out.stdout))
         judged = judge(single, Path(tmp) / "reports") if args.judge else None
     report = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "machine": f"{platform.machine()} {platform.system()}, {os.cpu_count()} cores, "
-                         f"Python {platform.python_version()}",
+              "machine": machine(),
               "entries": args.entries, "har_mib": round(size_mib, 1), "files_in_folder": args.files,
               "runs": results, "judged": judged}
     for r in results:
