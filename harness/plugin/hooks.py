@@ -223,9 +223,12 @@ def _run_id_and_seed(config: pytest.Config, worker: str | None) -> tuple[str, in
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """xdist, in the controller: every worker gets the controller's run id and seed."""
+    """xdist, in the controller: every worker gets the controller's run id and seed (and embedded target)."""
     node.workerinput["bctrl_run_id"] = node.config.getoption("run_id")
     node.workerinput["bctrl_seed"] = node.config.getoption("hypothesis_seed", None)
+    target = run_of(node.config).target
+    if target.embedded:  # the mock's throwaway key and the run's space: a worker's own key would be refused
+        node.workerinput["bctrl_mock_target"] = [target.api_key, target.space_id]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -316,8 +316,6 @@ class PlanHooks:
         node.workerinput["bctrl_plan_store"] = "file"
         if run.target.embedded:
             node.workerinput["bctrl_mock_url"] = run.resources.target_url()
-            # The mock's throwaway key and the run's space: a worker's own would be refused by the controller's mock.
-            node.workerinput["bctrl_mock_target"] = [run.target.api_key, run.target.space_id]
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         run = session.config.stash.get(RUN, None)
