@@ -10,6 +10,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from contracts.catalog import EnumEntry, VariantEntry, catalog
+from contracts import yamlfile
 from contracts.errors import ContractError
 from contracts.overlay import Erratum, apply_overlay
 from contracts.resolve import inline_refs
@@ -70,7 +71,7 @@ def _read_yaml(path: Path, what: str) -> Any:
     except OSError as exc:
         raise ContractError(f"cannot read {what} file {path}: {exc.strerror}") from None
     try:
-        return text, yaml.safe_load(text)
+        return text, yamlfile.load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""

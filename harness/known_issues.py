@@ -24,6 +24,7 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from contracts.checks import pointer as json_pointer
+from contracts import yamlfile
 from contracts.checks.model import MISSING, Finding
 
 
@@ -102,7 +103,7 @@ def load(path: str | Path, checks: Iterable[str] = ()) -> tuple[KnownIssue, ...]
     """Read an expectations file; `checks` (registered names) catches typos in `check`."""
     path = Path(path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yamlfile.load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise KnownIssuesError(f"known issues file not found: {path}") from None
     except yaml.YAMLError as exc:

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, fields as dataclass_fields
+from dataclasses import dataclass, field, fields as dataclass_fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-import yaml
 from jsonschema import Draft202012Validator
 
 from contracts import Contract
+from contracts import yamlfile
 from strategies.schema import MISSING, escape, is_free_form, json_type, types_of
 
 DEFAULT_DOMAINS = Path(__file__).resolve().parent / "domains.yaml"
@@ -64,11 +64,15 @@ class Domains:
     secret_prefixes: Mapping[str, str]
     edges: Mapping[str, Any]
     source: str
+    _rules: dict[tuple[str, str], Rule] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def rule(self, pointer: str, kind: str) -> Rule:
         """Defaults for the JSON type, overridden by the field's own entry."""
-        base = Rule().merged({k: v for k, v in (self.defaults.get(kind) or {}).items()})
-        return base.merged(self.fields.get(pointer, {}))
+        key = (pointer, kind)
+        if key not in self._rules:  # the table is read once: a classification asks for the same rules again
+            base = Rule().merged({k: v for k, v in (self.defaults.get(kind) or {}).items()})
+            self._rules[key] = base.merged(self.fields.get(pointer, {}))
+        return self._rules[key]
 
     def example(self, pointer: str, kind: str) -> Any:
         return self.rule(pointer, kind).example
@@ -106,7 +110,7 @@ class Domains:
 
 @lru_cache(maxsize=8)
 def load_domains(path: str | Path = DEFAULT_DOMAINS) -> Domains:
-    document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    document = yamlfile.load(Path(path).read_text(encoding="utf-8"))
     domains = Domains(defaults=document.get("defaults") or {}, fields=document.get("fields") or {},
                       roles=document.get("roles") or {}, secret_prefixes=document.get("secret_prefixes") or {},
                       edges=document.get("edges") or {}, source=str(path))
@@ -134,19 +138,30 @@ class Classification:
         return f"{head}[extreme: {'; '.join(self.reasons[:3])}{more}]"
 
 
+_VALIDATORS: dict[int, tuple[Mapping[str, Any], Draft202012Validator]] = {}
+
+
+def _branch_validator(branch: Mapping[str, Any]) -> Draft202012Validator:
+    """One validator per `oneOf` branch of a contract, kept for the process (a plan classifies hundreds of payloads).
+
+    Keyed by identity; the entry holds the branch itself, so its id is not reused while the entry lives.
+    """
+    entry = _VALIDATORS.get(id(branch))
+    if entry is None or entry[0] is not branch:
+        entry = _VALIDATORS[id(branch)] = (branch, Draft202012Validator(
+            branch, format_checker=Draft202012Validator.FORMAT_CHECKER))
+    return entry[1]
+
+
 class _Classifier:
     def __init__(self, contract: Contract, domains: Domains) -> None:
         self.schema = contract.request_schema
         self.domains = domains
-        self._validators: dict[int, Draft202012Validator] = {}
         self.reasons: list[str] = []
 
     def branch(self, node: Mapping[str, Any], value: Any) -> Mapping[str, Any] | None:
         for candidate in node["oneOf"]:
-            key = id(candidate)
-            if key not in self._validators:
-                self._validators[key] = Draft202012Validator(candidate, format_checker=Draft202012Validator.FORMAT_CHECKER)
-            if self._validators[key].is_valid(value):
+            if _branch_validator(candidate).is_valid(value):
                 return candidate
         return None
 

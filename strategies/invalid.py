@@ -41,9 +41,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
 
 from contracts import Contract
+from contracts import yamlfile
 from contracts.credentials import is_credential_field
 from contracts.credentials import CREDENTIAL_FIELDS
 from strategies.builder import Builder, fill_none
@@ -85,13 +85,13 @@ class RawCase:
 
 @lru_cache(maxsize=2)
 def _ingredients(path: Path = INGREDIENTS) -> Mapping[str, Any]:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return yamlfile.load(path.read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=2)
 def load_neighbours(path: Path = NEIGHBOURS) -> Mapping[str, Mapping[str, str]]:
     """strategies/neighbours.yaml: pointer -> {plausible wrong value: why}."""
-    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return yamlfile.load(path.read_text(encoding="utf-8")) or {}
 
 
 def _instance_pointer(pointer: str) -> str:

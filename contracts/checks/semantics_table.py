@@ -6,9 +6,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
 
 from contracts.checks import pointer
+from contracts import yamlfile
 from contracts.errors import ContractError
 from contracts.loader import Contract
 
@@ -73,7 +73,7 @@ def parse(document: Mapping[str, Any], source: str = "semantics") -> Semantics:
 @lru_cache(maxsize=4)
 def load_semantics(path: str = str(SEMANTICS_FILE)) -> Semantics:
     with open(path, encoding="utf-8") as handle:
-        return parse(yaml.safe_load(handle) or {}, path)
+        return parse(yamlfile.load(handle.read()) or {}, path)
 
 
 def problems(semantics: Semantics, contract: Contract) -> list[str]:

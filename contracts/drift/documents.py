@@ -8,10 +8,10 @@ from typing import Any, Mapping
 import yaml
 
 from contracts.errors import ContractError
+from contracts import yamlfile
 from contracts.loader import OPERATION
 from contracts.resolve import inline_refs
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed: same result, faster
 
 
 def read_document(source: str | Path | Mapping[str, Any], what: str) -> tuple[dict[str, Any], str]:
@@ -28,7 +28,7 @@ def read_document(source: str | Path | Mapping[str, Any], what: str) -> tuple[di
     except OSError as exc:
         raise ContractError(f"cannot read {what} file {path}: {exc.strerror}") from None
     try:
-        document = yaml.load(text, Loader=_LOADER)
+        document = yamlfile.load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""

@@ -13,9 +13,9 @@ from typing import Any, Iterator, Mapping
 import yaml
 
 from contracts.errors import ContractError
+from contracts import yamlfile
 
 DEFAULT_RULES = Path(__file__).resolve().parent / "rules.yaml"
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed: same result, faster
 LEVELS = ("breaking", "warning", "info")  # most severe first: the order of every report
 SIDES = ("request", "response", "operation")
 
@@ -73,7 +73,7 @@ def load_rules(path: str | Path = DEFAULT_RULES) -> Rules:
 @lru_cache(maxsize=8)
 def _load(source: str, mtime_ns: int, size: int) -> Rules:
     try:
-        document = yaml.load(Path(source).read_text(), Loader=_LOADER)
+        document = yamlfile.load(Path(source).read_text())
     except OSError as exc:
         raise ContractError(f"cannot read drift rules file {source}: {exc.strerror}") from None
     except yaml.YAMLError:

@@ -24,7 +24,7 @@ class RunContext:
     seed: int | None
     profile: str
     reports_dir: Path
-    process: str  # an xdist worker id (gw0), or main-<pid>
+    process: str  # an xdist worker id (gw0), main-<pid>, or explore-<pid> (harness/plugin/fork.py)
     controller: bool  # the process that writes the views (never an xdist worker)
     timeout: float
     max_retry_wait: float

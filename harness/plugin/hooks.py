@@ -26,6 +26,7 @@ from harness.plugin import drift as drift_mode
 from harness.plugin import planning
 from harness.plugin.breaker import BreakerPlugin
 from harness.plugin.context import RunContext
+from harness.plugin.fork import ForkPlugin
 from harness.plugin.keys import RUN, run_of
 from harness.plugin.options import DEFAULT_REPORTS, validate
 from harness.plugin.outputs import RunOutputs
@@ -170,6 +171,8 @@ def pytest_configure(config: pytest.Config) -> None:
         # Ids must be unique across the run, every xdist worker included: decided in one shared index.
         invariants.use_index(FileIdIndex(run.events_dir))
     config.pluginmanager.register(BreakerPlugin(run), "bctrl-breaker")
+    if worker is None and not selftest:
+        config.pluginmanager.register(ForkPlugin(config), "bctrl-fork")
     if worker is None and records:
         config.pluginmanager.register(RunOutputs(config, run), "bctrl-outputs")
         config.pluginmanager.register(Progress(config, run), "bctrl-progress")

@@ -12,6 +12,7 @@ import pytest
 from contracts import DEFAULT_CONTRACT, DEFAULT_OVERLAY
 from harness import safety
 from harness.plugin.exploration import add_options as add_exploration_options
+from harness.plugin.fork import add_options as add_fork_options
 from harness.plugin.planning import add_options as add_plan_options
 from harness.plugin.progress import add_options as add_progress_options
 from harness.plugin.drift import add_options as add_drift_options
@@ -62,6 +63,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     polite.addoption("--run-id", default=None, help="id of this run in runtime names (default: time + random)")
     add_plan_options(parser)
     add_exploration_options(parser)
+    add_fork_options(parser)
     add_progress_options(parser)
     add_traffic_options(parser)
     add_drift_options(parser)

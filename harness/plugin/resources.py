@@ -111,6 +111,12 @@ class Resources:
         replay.install(api.session, run.replay)  # outermost: a prefetched answer is handed out, not sent again
         return api
 
+    def forked(self) -> None:
+        """In a forked helper (harness/plugin/fork.py): a client of its own; the mock stays the parent's to stop."""
+        with self._lock:
+            self._client = None  # made before the fork it would share the parent's pooled connections
+            self._server = None
+
     def close(self) -> None:
         with self._lock:
             if self._client is not None:
