@@ -80,6 +80,12 @@ class EventWriter:
         self.redactor.learn_request(exchange.request)
         request, response = exchange.request, exchange.response
         known = known or {}
+        # Each payload is redacted once; its text serves the request text, the curl line and the response text.
+        payload = self.redactor.payload(request.payload) if request.payload is not MISSING else None
+        sent = text.json_text(payload) if request.payload is not MISSING else None
+        answer = self.redactor.payload(response.json) if response is not None and response.json is not MISSING \
+            else None
+        received = text.json_text(answer) if response is not None and response.json is not MISSING else None
         return self.write(
             "exchange",
             id=response.id if response is not None else None,
@@ -87,17 +93,17 @@ class EventWriter:
             source=source,
             label=request.label,
             intent=request.intent,
-            request={"method": request.method, "url": request.url, "text": text.request_text(request),
-                     "payload": self.redactor.payload(request.payload) if request.payload is not MISSING else None},
+            request={"method": request.method, "url": request.url, "text": text.request_text(request, body=sent),
+                     "payload": payload},
             response=None if response is None else {
                 "status": response.status, "content_type": response.content_type,
                 "elapsed": round(response.elapsed, 4), "truncated": response.truncated,
                 "headers": self.redactor.headers(response.headers),
-                "text": text.response_text(response),
-                "json": self.redactor.payload(response.json) if response.json is not MISSING else None,
+                "text": text.response_text(response, body=received),
+                "json": answer,
             },
             error=exchange.error,
-            curl=text.curl(request, self.api_key),
+            curl=text.curl(request, self.api_key, body=sent),
             checks=list(checks),
             findings=[finding_record(f, known.get(i)) for i, f in enumerate(findings)],
         )

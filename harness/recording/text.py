@@ -17,39 +17,50 @@ BODY_PREVIEW = 2000
 
 
 def _json_text(value: Any) -> str:
-    return json.dumps(redact.payload(value), ensure_ascii=False, sort_keys=False)
+    return json_text(redact.payload(value))
 
 
-def request_body_text(request: SentRequest, limit: int = BODY_PREVIEW) -> str:
-    if request.payload is not MISSING:
-        body = _json_text(request.payload)
-    elif request.body:
-        body = redact.text(request.body[:limit].decode("utf-8", "replace"))
-    else:
-        return ""
+def json_text(redacted: Any) -> str:
+    """The JSON text of a payload already redacted (`Redactor.payload`): what the views below show of it.
+
+    The event writer redacts an exchange's payloads once and hands their text to every view (`body=`).
+    """
+    return json.dumps(redacted, ensure_ascii=False, sort_keys=False)
+
+
+def request_body_text(request: SentRequest, limit: int = BODY_PREVIEW, body: str | None = None) -> str:
+    if body is None:
+        if request.payload is not MISSING:
+            body = _json_text(request.payload)
+        elif request.body:
+            body = redact.text(request.body[:limit].decode("utf-8", "replace"))
+        else:
+            return ""
     return body if len(body) <= limit else body[:limit] + f"... ({len(body)} characters)"
 
 
-def response_body_text(response: Received, limit: int = BODY_PREVIEW) -> str:
-    body = _json_text(response.json) if response.json is not MISSING else redact.text(
-        response.body[:limit].decode("utf-8", "replace"))
+def response_body_text(response: Received, limit: int = BODY_PREVIEW, body: str | None = None) -> str:
+    if body is None:
+        body = _json_text(response.json) if response.json is not MISSING else redact.text(
+            response.body[:limit].decode("utf-8", "replace"))
     if response.truncated:
         body += " ... (body truncated by the client)"
     return body if len(body) <= limit else body[:limit] + f"... ({len(body)} characters)"
 
 
-def request_text(request: SentRequest) -> str:
+def request_text(request: SentRequest, body: str | None = None) -> str:
+    """`body`: the payload's text from `json_text`, when the caller has it."""
     lines = [f"{request.method} {request.url}"]
     lines += [f"{k}: {v}" for k, v in redact.headers(request.headers).items()]
-    body = request_body_text(request)
+    body = request_body_text(request, body=body)
     return "\n".join(lines + ([""] + [body] if body else []))
 
 
-def response_text(response: Received) -> str:
+def response_text(response: Received, body: str | None = None) -> str:
     lines = [f"HTTP {response.status}"]
     lines += [f"{k}: {redact.text(v)}" for k, v in response.headers.items()
               if k in ("content-type", "content-length", "www-authenticate", "retry-after", "location")]
-    return "\n".join(lines + ["", response_body_text(response)])
+    return "\n".join(lines + ["", response_body_text(response, body=body)])
 
 
 def _double_quoted(text: str) -> str:
@@ -57,8 +68,11 @@ def _double_quoted(text: str) -> str:
     return "".join("\\" + char if char in '\\"$`' else char for char in redact.text(text))
 
 
-def curl(request: SentRequest, api_key: str | None) -> str:
-    """A curl line that replays the request; the key is read from $BCTRL_API_KEY, never written."""
+def curl(request: SentRequest, api_key: str | None, body: str | None = None) -> str:
+    """A curl line that replays the request; the key is read from $BCTRL_API_KEY, never written.
+
+    `body`: the payload's text from `json_text`, when the caller has it.
+    """
     parts = ["curl -sS -i", "-X", request.method, shlex.quote(redact.text(request.url))]
     for name, value in request.headers.items():
         if name.lower() in ("content-length", "host", "accept-encoding", "connection", "user-agent", "accept"):
@@ -74,7 +88,7 @@ def curl(request: SentRequest, api_key: str | None) -> str:
         else:
             parts += ["-H", shlex.quote(f"{name}: {redact.header(name, value)}")]
     if request.payload is not MISSING:
-        parts += ["--data-raw", shlex.quote(_json_text(request.payload))]
+        parts += ["--data-raw", shlex.quote(body if body is not None else _json_text(request.payload))]
     elif request.body:
         if len(request.body) > 4096:
             parts += ["--data-binary", f"@<({len(request.body)} bytes, see the test source)>"]

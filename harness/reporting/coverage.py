@@ -133,11 +133,19 @@ def _failed(exchange: Mapping[str, Any]) -> bool:
 def _tally(cells: list[Cell], index: BranchIndex, document: Any, *, valid: bool, failed: bool,
            extra: dict[tuple[str, str, tuple[str, ...]], Cell] | None = None,
            enums: Iterable[Any] = ()) -> None:
+    # Cells at one pointer share their conditions and values: each is worked out once per document
+    # (the matrix tallies every cell for every exchange of the run).
+    held: dict[tuple[str, ...], bool] = {}
+    texts: dict[str, set[str]] = {}
     for cell in cells:
-        if not index.all_hold(document, cell.conditions):
+        if cell.conditions not in held:
+            held[cell.conditions] = index.all_hold(document, cell.conditions)
+        if not held[cell.conditions]:
             continue
         if cell.kind == "enum":
-            hit = any(_value_text(v) == cell.value for v in values_at(document, cell.pointer))
+            if cell.pointer not in texts:
+                texts[cell.pointer] = {_value_text(v) for v in values_at(document, cell.pointer)}
+            hit = cell.value in texts[cell.pointer]
         else:
             hit = index.holds(document, f"{cell.pointer}={cell.value}", cell.conditions)
         if hit:
