@@ -57,10 +57,19 @@ class Contract:
         return tuple(v for v in self.variants if v.side == side)
 
     def request_validator(self) -> Draft202012Validator:
-        return Draft202012Validator(dict(self.request_schema), format_checker=Draft202012Validator.FORMAT_CHECKER)
+        return self._validator("request_schema")
 
     def response_validator(self) -> Draft202012Validator:
-        return Draft202012Validator(dict(self.response_schema), format_checker=Draft202012Validator.FORMAT_CHECKER)
+        return self._validator("response_schema")
+
+    def _validator(self, schema: str) -> Draft202012Validator:
+        """One validator per schema, made at first use: validators keep no state between validations, and
+        making one per judged response cost more than validating it."""
+        made = self.__dict__.setdefault("_validators", {})  # beside the frozen fields, not one of them
+        if schema not in made:
+            made[schema] = Draft202012Validator(dict(getattr(self, schema)),
+                                                format_checker=Draft202012Validator.FORMAT_CHECKER)
+        return made[schema]
 
 
 def _read_yaml(path: Path, what: str) -> Any:

@@ -69,18 +69,16 @@ def client(run: RunContext) -> ApiClient:
     return run.resources.client()
 
 
+# Session-scoped, both: one object serves every test (the test being judged is the judge's state, set per
+# item in hooks.py). Function-scoped, pytest built two fixtures and a `request` per test: ~0.5 ms each of
+# the ~700 planned tests of a default run.
 @pytest.fixture(scope="session")
-def _conformance(judge: Judge, client: ApiClient) -> Conformance:
+def conformance(judge: Judge, client: ApiClient) -> Conformance:
+    """Send requests to the target and fail the test on any contract violation."""
     return Conformance(judge, client)
 
 
-@pytest.fixture
-def conformance(_conformance: Conformance) -> Conformance:
-    """Send requests to the target and fail the test on any contract violation."""
-    return _conformance
-
-
-@pytest.fixture
-def planned(pytestconfig: pytest.Config, conformance: Conformance, request: pytest.FixtureRequest) -> PlannedRunner:
-    """The plan's requests for this test: `planned.verify(case_id)` judges the answer the plan got for it."""
-    return PlannedRunner(pytestconfig, conformance, getattr(request.node, "originalname", request.node.name))
+@pytest.fixture(scope="session")
+def planned(pytestconfig: pytest.Config, conformance: Conformance) -> PlannedRunner:
+    """The plan's requests: `planned.verify(case_id)` judges the answer the plan got for this test's case."""
+    return PlannedRunner(pytestconfig, conformance)

@@ -1,23 +1,26 @@
-"""On the embedded mock, the exploratory tests run in a forked helper process while the planned ones run here.
+"""On this machine's targets, the exploratory tests run in a forked helper process while the planned ones run here.
 
-Why: a run against the embedded mock is bound by this process's CPU (one core:
-judging, recording, Hypothesis and schemathesis drawing), while the mock's own
-process uses a part of the other core. xdist would put the second core to work,
-but each of its workers starts a new interpreter and imports everything again
-(about 2.5 s each), and `-n 2` was slower than one process. A fork after
-collection costs none of that: the helper starts with everything loaded.
+Why: a run against the embedded mock (or another server on this machine) is
+bound by this process's CPU (one core: judging, recording, Hypothesis and
+schemathesis drawing), while the server uses a part of the other core. xdist
+would put the second core to work, but each of its workers starts a new
+interpreter and imports everything again (about 2.5 s each), and `-n 2` was
+slower than one process. A fork after collection costs none of that: the
+helper starts with everything loaded.
 
-When: an embedded target (nothing of a shared server's budget or pacing is at
-stake, and the exploratory tests are last only so that a budget goes to the
-planned cases first), no xdist, no --plan/--collect-only, no --max-creates or
---rate-limit, at least one planned and one exploratory test selected, a
-platform that forks, and not `--one-process`.
+When: the embedded mock or a server on a loopback address, with no
+--max-creates or --rate-limit (none is set by default for them: the
+exploratory tests come last only so that a shared server's budget goes to the
+planned cases first), no xdist, no --plan/--collect-only, at least one planned
+and one exploratory test selected, a platform that forks, and not
+`--one-process`.
 
 How:
 - In pytest_collection_finish, first of all implementations: the mock is started
-  here, then the fork. Nothing of the run has a thread yet (the plan's executor
-  and the progress line start later in the same hook), so the helper inherits no
-  lock held by another thread.
+  and the preflight request judged (a refused key stops the run here), then the
+  fork. Nothing of the run has a thread yet (the plan's executor and the
+  progress line start later in the same hook), so the helper inherits no lock
+  held by another thread; the HTTP client is made anew in the helper.
 - The helper: its own event file (`explore-<pid>.jsonl`: the views merge every
   file), its own output capture, a silenced terminal. It runs its tests through
   pytest's whole runtest protocol, as an xdist worker would, and sends every
@@ -44,7 +47,9 @@ from typing import IO, Any, Iterator
 
 import pytest
 
+from harness import safety
 from harness.plugin.keys import RUN, run_of
+from harness.plugin.planning import case_of, selected_plan
 from harness.recording import REDACTOR, EventWriter
 
 HELPER = "explore"
@@ -61,7 +66,7 @@ def add_options(parser: pytest.Parser) -> None:
 def wanted(config: pytest.Config, items: list[pytest.Item]) -> list[pytest.Item]:
     """The tests the helper should run: the exploratory ones, when forking applies (see the module doc), else none."""
     run = config.stash.get(RUN, None)
-    if (run is None or not run.target.embedded or not run.controller or run.writer is None
+    if (run is None or not on_this_machine(run) or not run.controller or run.writer is None
             or not hasattr(os, "fork") or config.getoption("one_process") or config.getoption("plan")
             or config.option.collectonly or run.limits.active or getattr(config.option, "numprocesses", None)):
         return []
@@ -69,6 +74,11 @@ def wanted(config: pytest.Config, items: list[pytest.Item]) -> list[pytest.Item]
     if not exploratory or len(exploratory) == len(items):
         return []
     return exploratory
+
+
+def on_this_machine(run: Any) -> bool:
+    """The embedded mock, or a server on a loopback address (neither is a shared staging)."""
+    return run.target.embedded or safety.is_loopback(str(run.target.base_url))
 
 
 class ForkPlugin:
@@ -87,7 +97,11 @@ class ForkPlugin:
         items = wanted(self.config, session.items)
         if not items:
             return
-        run_of(self.config).resources.target_url()  # the mock starts here, before the fork: one mock for both
+        run = run_of(self.config)
+        run.resources.target_url()  # the mock starts here, before the fork: one mock for both
+        # A refused key or space stops the run at the preflight (harness/plugin/planning.py): before any
+        # helper exists, so nothing runs against a target that refuses the run.
+        run.plan_run.preflight(run, selected_plan(run, (i.nodeid for i in session.items if case_of(i))), shared=False)
         sys.stdout.flush()
         sys.stderr.flush()
         read_end, write_end = os.pipe()
@@ -141,6 +155,11 @@ class ForkPlugin:
             yield
         finally:
             self.finish()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> Iterator[None]:
+        self.finish()  # before every view is written: the loop may never have run (pytest.exit)
+        return (yield)
 
     def finish(self) -> None:
         """Reap the helper before the views are written: they read its event file."""

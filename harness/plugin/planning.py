@@ -155,15 +155,25 @@ class PlanRun:
         self.executor: PlanExecutor | None = None
         self.store: MemoryStore | FileStore | None = None
         self.lock = threading.Lock()
+        self._rest: tuple[PlannedRequest, ...] = ()  # what is left to send after the preflight
+
+    def preflight(self, run: Any, selected: tuple[Plan, dict[str, str]], *, shared: bool) -> None:
+        """The store, and the preflight request (see `_preflight`), sent and judged before anything else is."""
+        plan, nodeids = selected
+        with self.lock:
+            if self.store is not None or not plan.requests:
+                return
+            self.store = FileStore(run.events_dir) if shared else MemoryStore()
+            self._rest = self._preflight(run, plan, nodeids)
 
     def start(self, run: Any, selected: tuple[Plan, dict[str, str]], *, shared: bool) -> None:
+        """Send the plan ahead (after its preflight, if not done yet), several requests in flight."""
+        self.preflight(run, selected, shared=shared)
         plan, nodeids = selected
         with self.lock:
             if self.executor is not None or not plan.requests:
                 return
-            self.store = FileStore(run.events_dir) if shared else MemoryStore()
-            rest = self._preflight(run, plan, nodeids)
-            self.executor = PlanExecutor(run.resources.client(), rest, self.store,
+            self.executor = PlanExecutor(run.resources.client(), self._rest, self.store,
                                          concurrency=run.concurrency, nodeids=nodeids).start()
 
     def _preflight(self, run: Any, plan: Plan, nodeids: dict[str, str]) -> tuple[PlannedRequest, ...]:
@@ -235,11 +245,15 @@ def store_for(config: pytest.Config) -> MemoryStore | FileStore | None:
 class PlannedRunner:
     """What a planned test uses: `fetch` the plan's exchange for a case, `verify` it (with follow-ups)."""
 
-    def __init__(self, config: pytest.Config, conformance: Conformance, test: str) -> None:
+    def __init__(self, config: pytest.Config, conformance: Conformance) -> None:
         self.config = config
         self.run = run_of(config)
         self.conformance = conformance
-        self.test = test  # the test function asking (its name, without parameters)
+
+    @property
+    def test(self) -> str:
+        """The test function asking, without parameters: from the node id the judge is judging for now."""
+        return self.run.judge.state.test.partition("[")[0].rpartition("::")[2]
 
     def request(self, case_id: str) -> PlannedRequest:
         return self.run.plan.index[f"{self.test}[{case_id}]"]
