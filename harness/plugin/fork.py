@@ -1,19 +1,20 @@
-"""On this machine's targets, the exploratory tests run in a forked helper process while the planned ones run here.
+"""On the embedded mock, the exploratory tests run in a forked helper process while the planned ones run here.
 
-Why: a run against the embedded mock (or another server on this machine) is
-bound by this process's CPU (one core: judging, recording, Hypothesis and
-schemathesis drawing), while the server uses a part of the other core. xdist
-would put the second core to work, but each of its workers starts a new
-interpreter and imports everything again (about 2.5 s each), and `-n 2` was
-slower than one process. A fork after collection costs none of that: the
-helper starts with everything loaded.
+Why: a run against the embedded mock is bound by this process's CPU (one core:
+judging, recording, Hypothesis and schemathesis drawing), while the mock's own
+process uses a part of the other core. xdist would put the second core to work,
+but each of its workers starts a new interpreter and imports everything again
+(about 2.5 s each), and `-n 2` was slower than one process. A fork after
+collection costs none of that: the helper starts with everything loaded.
 
-When: the embedded mock or a server on a loopback address, with no
---max-creates or --rate-limit (none is set by default for them: the
-exploratory tests come last only so that a shared server's budget goes to the
-planned cases first), no xdist, no --plan/--collect-only, at least one planned
-and one exploratory test selected, a platform that forks, and not
-`--one-process`.
+When: the embedded mock with no --max-creates or --rate-limit (none by default:
+the exploratory tests come last only so that a shared server's budget goes to
+the planned cases first), no xdist, no --plan/--collect-only, at least one
+planned and one exploratory test selected, a platform that forks, and not
+`--one-process`. Not for other servers, even on this machine: the circuit
+breaker counts dead answers per process, so two processes would send a dead or
+throttling server twice the requests the README promises before the run stops
+(the 429-storm fault selftest caught it: 10 requests instead of at most 8).
 
 How:
 - In pytest_collection_finish, first of all implementations: the mock is started
@@ -47,7 +48,6 @@ from typing import IO, Any, Iterator
 
 import pytest
 
-from harness import safety
 from harness.plugin.keys import RUN, run_of
 from harness.plugin.planning import case_of, selected_plan
 from harness.recording import REDACTOR, EventWriter
@@ -66,7 +66,7 @@ def add_options(parser: pytest.Parser) -> None:
 def wanted(config: pytest.Config, items: list[pytest.Item]) -> list[pytest.Item]:
     """The tests the helper should run: the exploratory ones, when forking applies (see the module doc), else none."""
     run = config.stash.get(RUN, None)
-    if (run is None or not on_this_machine(run) or not run.controller or run.writer is None
+    if (run is None or not run.target.embedded or not run.controller or run.writer is None
             or not hasattr(os, "fork") or config.getoption("one_process") or config.getoption("plan")
             or config.option.collectonly or run.limits.active or getattr(config.option, "numprocesses", None)):
         return []
@@ -74,11 +74,6 @@ def wanted(config: pytest.Config, items: list[pytest.Item]) -> list[pytest.Item]
     if not exploratory or len(exploratory) == len(items):
         return []
     return exploratory
-
-
-def on_this_machine(run: Any) -> bool:
-    """The embedded mock, or a server on a loopback address (neither is a shared staging)."""
-    return run.target.embedded or safety.is_loopback(str(run.target.base_url))
 
 
 class ForkPlugin:
