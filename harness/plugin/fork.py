@@ -17,9 +17,8 @@ throttling server twice the requests the README promises before the run stops
 (the 429-storm fault selftest caught it: 10 requests instead of at most 8).
 
 How:
-- In pytest_collection_finish, first of all implementations: the mock is started
-  and the preflight request judged (a refused key stops the run here), then the
-  fork. Nothing of the run has a thread yet (the plan's executor and the
+- In pytest_collection_finish, first of all implementations: the mock is started,
+  then the fork. Nothing of the run has a thread yet (the plan's executor and the
   progress line start later in the same hook), so the helper inherits no lock
   held by another thread; the HTTP client is made anew in the helper.
 - The helper: its own event file (`explore-<pid>.jsonl`: the views merge every
@@ -49,7 +48,6 @@ from typing import IO, Any, Iterator
 import pytest
 
 from harness.plugin.keys import RUN, run_of
-from harness.plugin.planning import case_of, selected_plan
 from harness.recording import REDACTOR, EventWriter
 
 HELPER = "explore"
@@ -92,11 +90,7 @@ class ForkPlugin:
         items = wanted(self.config, session.items)
         if not items:
             return
-        run = run_of(self.config)
-        run.resources.target_url()  # the mock starts here, before the fork: one mock for both
-        # A refused key or space stops the run at the preflight (harness/plugin/planning.py): before any
-        # helper exists, so nothing runs against a target that refuses the run.
-        run.plan_run.preflight(run, selected_plan(run, (i.nodeid for i in session.items if case_of(i))), shared=False)
+        run_of(self.config).resources.target_url()  # the mock starts here, before the fork: one mock for both
         sys.stdout.flush()
         sys.stderr.flush()
         read_end, write_end = os.pipe()

@@ -155,25 +155,15 @@ class PlanRun:
         self.executor: PlanExecutor | None = None
         self.store: MemoryStore | FileStore | None = None
         self.lock = threading.Lock()
-        self._rest: tuple[PlannedRequest, ...] = ()  # what is left to send after the preflight
-
-    def preflight(self, run: Any, selected: tuple[Plan, dict[str, str]], *, shared: bool) -> None:
-        """The store, and the preflight request (see `_preflight`), sent and judged before anything else is."""
-        plan, nodeids = selected
-        with self.lock:
-            if self.store is not None or not plan.requests:
-                return
-            self.store = FileStore(run.events_dir) if shared else MemoryStore()
-            self._rest = self._preflight(run, plan, nodeids)
 
     def start(self, run: Any, selected: tuple[Plan, dict[str, str]], *, shared: bool) -> None:
-        """Send the plan ahead (after its preflight, if not done yet), several requests in flight."""
-        self.preflight(run, selected, shared=shared)
         plan, nodeids = selected
         with self.lock:
             if self.executor is not None or not plan.requests:
                 return
-            self.executor = PlanExecutor(run.resources.client(), self._rest, self.store,
+            self.store = FileStore(run.events_dir) if shared else MemoryStore()
+            rest = self._preflight(run, plan, nodeids)
+            self.executor = PlanExecutor(run.resources.client(), rest, self.store,
                                          concurrency=run.concurrency, nodeids=nodeids).start()
 
     def _preflight(self, run: Any, plan: Plan, nodeids: dict[str, str]) -> tuple[PlannedRequest, ...]:
