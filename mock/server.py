@@ -100,6 +100,10 @@ class ServerProcess:
                 with socket.create_connection((self.host, self.port), timeout=0.5) as probe:
                     probe.sendall(b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                     if probe.recv(16):
+                        # The child serves; this copy of the listening socket would only keep it open
+                        # after the child ends (Ctrl-C reaches both): connections would then wait in
+                        # its backlog for the whole request timeout instead of being refused at once.
+                        self._sock.close()
                         return self
             except OSError:
                 pass

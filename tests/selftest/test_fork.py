@@ -54,3 +54,50 @@ def test_a_helper_that_dies_fails_its_tests_and_the_run_ends(tmp_path: Path, mon
     # The next one never started: an error in its setup, with the same reason.
     assert "ERROR tests/conformance/test_valid_payloads.py::test_accepts_valid_payloads" in run.output
     assert os.path.exists(run.reports / "summary.json")
+
+
+def test_ctrl_c_mid_plan_ends_the_run_at_once(tmp_path: Path) -> None:
+    """Ctrl-C reaches the whole process group (main, helper, mock): the run ends with pytest's 2, nothing left.
+
+    The main process used to keep its copy of the mock's listening socket: with the mock gone,
+    the plan's requests waited in its backlog for the whole request timeout (30 s).
+    """
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.selftest.suite_runner import PYCACHE, ROOT
+
+    reports = tmp_path / "reports"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BCTRL_")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    command = [sys.executable, "-m", "pytest", f"--reports-dir={reports}", f"--html={reports / 'c.html'}",
+               f"--junitxml={reports / 'j.xml'}", "-q", "-p", "no:cacheprovider"]
+    process = subprocess.Popen(command, cwd=ROOT, env={**env, "PYTHONPYCACHEPREFIX": PYCACHE},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:  # until the plan is on the wire
+            lines = sum(p.read_text().count('"kind": "exchange"') for p in (reports / ".events").glob("*.jsonl"))
+            if lines >= 50:
+                break
+            time.sleep(0.1)
+        assert process.poll() is None, "the run ended before it could be interrupted"
+        os.killpg(process.pid, signal.SIGINT)
+        interrupted = time.monotonic()
+        assert process.wait(timeout=60) == 2
+        assert time.monotonic() - interrupted < 15, f"{time.monotonic() - interrupted:.1f} s after Ctrl-C"
+        time.sleep(0.5)
+        try:
+            os.killpg(process.pid, 0)  # anyone left in the group (the helper, the mock)?
+            left = True
+        except ProcessLookupError:
+            left = False
+        assert not left, "a process of the run outlived it"
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
