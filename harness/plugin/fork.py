@@ -10,11 +10,11 @@ collection costs none of that: the helper starts with everything loaded.
 When: the embedded mock with no --max-creates or --rate-limit (none by default:
 the exploratory tests come last only so that a shared server's budget goes to
 the planned cases first), no xdist, no --plan/--collect-only, at least one
-planned and one exploratory test selected, a platform that forks, and not
-`--one-process`. Not for other servers, even on this machine: the circuit
-breaker counts dead answers per process, so two processes would send a dead or
-throttling server twice the requests the README promises before the run stops
-(the 429-storm fault selftest caught it: 10 requests instead of at most 8).
+planned and one exploratory test selected, a platform that forks, no --pdb or
+--trace, and not `--one-process`. Not for other servers, even on this machine:
+the circuit breaker counts dead answers per process, so two processes would send
+a dead or throttling server twice the requests the README promises before the
+run stops (the 429-storm fault selftest caught it: 10 requests, at most 8 promised).
 
 How:
 - In pytest_collection_finish, first of all implementations: the mock is started,
@@ -66,7 +66,8 @@ def wanted(config: pytest.Config, items: list[pytest.Item]) -> list[pytest.Item]
     run = config.stash.get(RUN, None)
     if (run is None or not run.target.embedded or not run.controller or run.writer is None
             or not hasattr(os, "fork") or config.getoption("one_process") or config.getoption("plan")
-            or config.option.collectonly or run.limits.active or getattr(config.option, "numprocesses", None)):
+            or config.option.collectonly or run.limits.active or getattr(config.option, "numprocesses", None)
+            or config.getoption("usepdb", False) or config.getoption("trace", False)):  # a debugger needs the tty
         return []
     exploratory = [i for i in items if i.get_closest_marker("exploratory") is not None]
     if not exploratory or len(exploratory) == len(items):
