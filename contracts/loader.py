@@ -9,8 +9,8 @@ from typing import Any, Mapping
 import yaml
 from jsonschema import Draft202012Validator
 
-from contracts.catalog import EnumEntry, VariantEntry, catalog
 from contracts import yamlfile
+from contracts.catalog import EnumEntry, VariantEntry, catalog
 from contracts.errors import ContractError
 from contracts.overlay import Erratum, apply_overlay
 from contracts.resolve import inline_refs

@@ -23,10 +23,9 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
-from contracts.checks import pointer as json_pointer
 from contracts import yamlfile
+from contracts.checks import pointer as json_pointer
 from contracts.checks.model import MISSING, Finding
-
 
 
 class KnownIssuesError(ValueError):

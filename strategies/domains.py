@@ -17,8 +17,7 @@ from typing import Any, Literal, Mapping
 
 from jsonschema import Draft202012Validator
 
-from contracts import Contract
-from contracts import yamlfile
+from contracts import Contract, yamlfile
 from strategies.schema import MISSING, escape, is_free_form, json_type, types_of
 
 DEFAULT_DOMAINS = Path(__file__).resolve().parent / "domains.yaml"

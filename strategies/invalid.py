@@ -41,9 +41,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
-
-from contracts import Contract
-from contracts import yamlfile
+from contracts import Contract, yamlfile
 from contracts.credentials import is_credential_field
 from contracts.credentials import CREDENTIAL_FIELDS
 from strategies.builder import Builder, fill_none

@@ -6,9 +6,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
-
-from contracts.checks import pointer
 from contracts import yamlfile
+from contracts.checks import pointer
 from contracts.errors import ContractError
 from contracts.loader import Contract
 

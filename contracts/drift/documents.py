@@ -7,11 +7,10 @@ from typing import Any, Mapping
 
 import yaml
 
-from contracts.errors import ContractError
 from contracts import yamlfile
+from contracts.errors import ContractError
 from contracts.loader import OPERATION
 from contracts.resolve import inline_refs
-
 
 
 def read_document(source: str | Path | Mapping[str, Any], what: str) -> tuple[dict[str, Any], str]:

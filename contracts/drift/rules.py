@@ -12,8 +12,8 @@ from typing import Any, Iterator, Mapping
 
 import yaml
 
-from contracts.errors import ContractError
 from contracts import yamlfile
+from contracts.errors import ContractError
 
 DEFAULT_RULES = Path(__file__).resolve().parent / "rules.yaml"
 LEVELS = ("breaking", "warning", "info")  # most severe first: the order of every report

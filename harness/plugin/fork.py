@@ -139,16 +139,10 @@ class ForkPlugin:
             run.writer.write("judgement", test=item.nodeid, outcome="failed" if reports else "error", cut_short=None,
                              exploratory=True, known_issues=[], reason=None)
 
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtestloop(self, session: pytest.Session) -> Iterator[None]:
-        try:
-            yield
-        finally:
-            self.finish()
-
     @pytest.hookimpl(wrapper=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> Iterator[None]:
-        self.finish()  # before every view is written: the loop may never have run (pytest.exit)
+        # Before every view is written, however the loop ended (done, -x, Ctrl-C, pytest.exit).
+        self.finish()
         return (yield)
 
     def finish(self) -> None:
@@ -179,10 +173,7 @@ class ForkPlugin:
         return self.status
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
-        if self.pid is not None:  # an interrupted run: never leave the helper behind
-            os.kill(self.pid, signal.SIGKILL)
-            os.waitpid(self.pid, 0)
-            self.pid = None
+        self._reap(0.0)  # never leave the helper behind, whatever skipped the session's end
 
 
 def _status(status: int) -> str:

@@ -81,11 +81,13 @@ class EventWriter:
         request, response = exchange.request, exchange.response
         known = known or {}
         # Each payload is redacted once; its text serves the request text, the curl line and the response text.
-        payload = self.redactor.payload(request.payload) if request.payload is not MISSING else None
-        sent = text.json_text(payload) if request.payload is not MISSING else None
-        answer = self.redactor.payload(response.json) if response is not None and response.json is not MISSING \
-            else None
-        received = text.json_text(answer) if response is not None and response.json is not MISSING else None
+        payload = sent = answer = received = None
+        if request.payload is not MISSING:
+            payload = self.redactor.payload(request.payload)
+            sent = text.json_text(payload)
+        if response is not None and response.json is not MISSING:
+            answer = self.redactor.payload(response.json)
+            received = text.json_text(answer)
         return self.write(
             "exchange",
             id=response.id if response is not None else None,

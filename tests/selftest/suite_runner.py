@@ -36,13 +36,18 @@ def run_suite(base_url: str, api_key: str, reports: Path, *args: str, timeout: f
     return SuiteRun(done.returncode, done.stdout + done.stderr, reports)
 
 
-def run_embedded(reports: Path, *args: str, timeout: float = 300) -> SuiteRun:
-    """`pytest` against the embedded mock, as typed by a user (no --base-url, no BCTRL_ variables)."""
+def embedded_command(reports: Path, *args: str) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of `pytest` against the embedded mock, as typed by a user."""
     reports.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("BCTRL_")}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     command = [sys.executable, "-m", "pytest", f"--reports-dir={reports}", f"--html={reports / 'conformance.html'}",
                f"--junitxml={reports / 'junit.xml'}", "-q", "-p", "no:cacheprovider", *args]
-    done = subprocess.run(command, cwd=ROOT, env={**env, "PYTHONPYCACHEPREFIX": PYCACHE}, capture_output=True,
-                          text=True, timeout=timeout)
+    return command, {**env, "PYTHONPYCACHEPREFIX": PYCACHE}
+
+
+def run_embedded(reports: Path, *args: str, timeout: float = 300) -> SuiteRun:
+    """`pytest` against the embedded mock, as typed by a user (no --base-url, no BCTRL_ variables)."""
+    command, env = embedded_command(reports, *args)
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     return SuiteRun(done.returncode, done.stdout + done.stderr, reports)

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from tests.selftest.suite_runner import run_embedded
+from tests.selftest.suite_runner import ROOT, embedded_command, run_embedded
 
 pytestmark = pytest.mark.suite_run
 
@@ -62,19 +65,9 @@ def test_ctrl_c_mid_plan_ends_the_run_at_once(tmp_path: Path) -> None:
     The main process used to keep its copy of the mock's listening socket: with the mock gone,
     the plan's requests waited in its backlog for the whole request timeout (30 s).
     """
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    from tests.selftest.suite_runner import PYCACHE, ROOT
-
     reports = tmp_path / "reports"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BCTRL_")}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    command = [sys.executable, "-m", "pytest", f"--reports-dir={reports}", f"--html={reports / 'c.html'}",
-               f"--junitxml={reports / 'j.xml'}", "-q", "-p", "no:cacheprovider"]
-    process = subprocess.Popen(command, cwd=ROOT, env={**env, "PYTHONPYCACHEPREFIX": PYCACHE},
+    command, env = embedded_command(reports)
+    process = subprocess.Popen(command, cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
