@@ -1,7 +1,9 @@
 """Ends the run after the test in which the circuit breaker opened, and sets the exit code (11).
 
-Works across xdist: a worker writes a `breaker` record to the event log and
-stops itself; the controller reads those records when the session ends.
+Works across processes: the breaker's count is the run's (a breaker opened by
+one process is open in all), each process stops itself after its current test
+and writes a `breaker` record to the event log; the controller reads those
+records when the session ends.
 """
 from __future__ import annotations
 

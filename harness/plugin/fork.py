@@ -1,24 +1,33 @@
-"""On the embedded mock, the exploratory tests run in a forked helper process while the planned ones run here.
+"""On this machine's targets, the exploratory tests run in a forked helper process while the planned ones run here.
 
-Why: a run against the embedded mock is bound by this process's CPU (one core:
-judging, recording, Hypothesis and schemathesis drawing), while the mock's own
-process uses a part of the other core. xdist would put the second core to work,
-but each of its workers starts a new interpreter and imports everything again
-(about 2.5 s each), and `-n 2` was slower than one process. A fork after
-collection costs none of that: the helper starts with everything loaded.
+Why: a run against the embedded mock (or another server on this machine) is
+bound by this process's CPU (one core: judging, recording, Hypothesis and
+schemathesis drawing), while the server uses a part of the other core; against
+a local server that answers slowly, the exploratory tests (sequential: each
+request is drawn from the answers before it) also wait. xdist would put the
+second core to work, but each of its workers starts a new interpreter and
+imports everything again (about 2.5 s each), and `-n 2` was slower than one
+process. A fork after collection costs none of that: the helper starts with
+everything loaded.
 
-When: the embedded mock with no --max-creates or --rate-limit (none by default:
-the exploratory tests come last only so that a shared server's budget goes to
-the planned cases first), no xdist, no --plan/--collect-only, at least one
-planned and one exploratory test selected, a platform that forks, no --pdb or
---trace, and not `--one-process`. Not for other servers, even on this machine:
-the circuit breaker counts dead answers per process, so two processes would send
-a dead or throttling server twice the requests the README promises before the
-run stops (the 429-storm fault selftest caught it: 10 requests, at most 8 promised).
+When: the embedded mock or a server on a loopback address, with no
+--max-creates or --rate-limit (none by default for them: the exploratory tests
+come last only so that a shared server's budget goes to the planned cases
+first), no xdist, no --plan/--collect-only, at least one planned and one
+exploratory test selected, a platform that forks, no --pdb or --trace, and not
+`--one-process`.
+
+Two processes must not cost a dead or throttling target more requests than one
+would (the README's "When the target misbehaves"): the circuit breaker's count
+is the run's, kept in the state folder (harness/transport/breaker.py), and the
+helper sends nothing before the main process says go (after the preflight: a
+refused key or space ends the run before the helper sends) and the target has
+given one usable answer (the plan's slow start finds out alone).
 
 How:
 - In pytest_collection_finish, first of all implementations: the mock is started,
-  then the fork. Nothing of the run has a thread yet (the plan's executor and the
+  then the fork; once the hook's other implementations are done (the preflight),
+  "go" and the answer times so far (for --prefetch auto) reach the helper. Nothing of the run has a thread yet (the plan's executor and the
   progress line start later in the same hook), so the helper inherits no lock
   held by another thread; the HTTP client is made anew in the helper.
 - The helper: its own event file (`explore-<pid>.jsonl`: the views merge every
@@ -47,6 +56,7 @@ from typing import IO, Any, Iterator
 
 import pytest
 
+from harness import safety
 from harness.plugin.keys import RUN, run_of
 from harness.recording import REDACTOR, EventWriter
 
@@ -64,7 +74,7 @@ def add_options(parser: pytest.Parser) -> None:
 def wanted(config: pytest.Config, items: list[pytest.Item]) -> list[pytest.Item]:
     """The tests the helper should run: the exploratory ones, when forking applies (see the module doc), else none."""
     run = config.stash.get(RUN, None)
-    if (run is None or not run.target.embedded or not run.controller or run.writer is None
+    if (run is None or not on_this_machine(run) or not run.controller or run.writer is None
             or not hasattr(os, "fork") or config.getoption("one_process") or config.getoption("plan")
             or config.option.collectonly or run.limits.active or getattr(config.option, "numprocesses", None)
             or config.getoption("usepdb", False) or config.getoption("trace", False)):  # a debugger needs the tty
@@ -73,6 +83,11 @@ def wanted(config: pytest.Config, items: list[pytest.Item]) -> list[pytest.Item]
     if not exploratory or len(exploratory) == len(items):
         return []
     return exploratory
+
+
+def on_this_machine(run: Any) -> bool:
+    """The embedded mock, or a server on a loopback address (neither is a shared staging)."""
+    return bool(run.target.embedded or safety.is_loopback(str(run.target.base_url)))
 
 
 class ForkPlugin:
@@ -86,23 +101,46 @@ class ForkPlugin:
         self.replayed = 0
         self.status = "still running"  # how the helper ended, once reaped
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_collection_finish(self, session: pytest.Session) -> None:
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> Iterator[None]:
+        go = self._fork(session)
+        try:
+            result = yield  # the other implementations: the plan starts (and a remote preflight is answered)
+        except BaseException:
+            if go is not None:
+                go.close()  # the helper reads the end of the pipe and leaves without sending anything
+            raise
+        if go is not None:
+            answered = list(run_of(self.config).resources.answer_times)
+            try:
+                _send(go, {"go": True, "answer_times": answered})
+                go.close()
+            except OSError:  # the helper is gone already: its tests fail in the loop, with its exit status
+                pass
+        return result
+
+    def _fork(self, session: pytest.Session) -> IO[str] | None:
+        """Fork the helper, if wanted; returns the pipe that tells it to go."""
         items = wanted(self.config, session.items)
         if not items:
-            return
+            return None
         run_of(self.config).resources.target_url()  # the mock starts here, before the fork: one mock for both
         sys.stdout.flush()
         sys.stderr.flush()
         read_end, write_end = os.pipe()
+        go_read, go_write = os.pipe()
         pid = os.fork()
         if pid == 0:  # the helper: never returns
             os.close(read_end)
-            _helper(session, items, os.fdopen(write_end, "w", encoding="utf-8"))
+            os.close(go_write)
+            _helper(session, items, os.fdopen(write_end, "w", encoding="utf-8"),
+                    os.fdopen(go_read, "r", encoding="utf-8"))
         os.close(write_end)
+        os.close(go_read)
         self.pid = pid
         self.remote = {i.nodeid for i in items}
         self.reader = _Reader(os.fdopen(read_end, "r", encoding="utf-8")).start()
+        return os.fdopen(go_write, "w", encoding="utf-8")
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
@@ -241,12 +279,14 @@ class _Reader:
 
 # -- the helper process ------------------------------------------------------------------------------
 
-def _helper(session: pytest.Session, items: list[pytest.Item], out: IO[str]) -> None:
+def _helper(session: pytest.Session, items: list[pytest.Item], out: IO[str], go: IO[str]) -> None:
     """Run `items` here and send what happened; never returns."""
     code = 0
     try:
         config = session.config
         _become_helper(config)
+        if not _wait_for_go(run_of(config), go):
+            return  # the run ended before testing (a refused key, Ctrl-C): nothing sent, nothing to say
         sender = _Sender(config, out)
         config.pluginmanager.register(sender, "bctrl-helper-sender")
         for index, item in enumerate(items):
@@ -273,6 +313,21 @@ def _helper(session: pytest.Session, items: list[pytest.Item], out: IO[str]) -> 
             out.close()
         finally:
             os._exit(code)
+
+
+def _wait_for_go(run: Any, go: IO[str]) -> bool:
+    """Until the main process says go, then until the target has answered once (or the breaker opened)."""
+    parent = os.getppid()
+    line = go.readline()
+    go.close()
+    if not line:
+        return False
+    run.resources.answer_times.extend(json.loads(line).get("answer_times", []))
+    while not run.breaker.answered_or_open():
+        if os.getppid() != parent:  # the main process is gone
+            return False
+        time.sleep(0.005)
+    return True
 
 
 def _become_helper(config: pytest.Config) -> None:

@@ -143,6 +143,8 @@ def pytest_configure(config: pytest.Config) -> None:
         FileIdIndex(reports_dir / ".events").reset()
     writer = EventWriter(reports_dir / ".events", process, api_key=target.api_key) if records else None
     breaker = CircuitBreaker(threshold=config.getoption("max_dead_answers"))
+    if records:  # one count for the run's processes (xdist workers, the forked helper): harness/transport/breaker.py
+        breaker.share(reports_dir / ".events", fresh=worker is None)
     limits = safety.default_limits(target.base_url, config.getoption("max_creates"), config.getoption("rate_limit"))
     concurrency = config.getoption("concurrency") or planning.default_concurrency(target.base_url, limits)
     saved_proxy = config.getoption("saved_proxy_id") or os.environ.get("BCTRL_SAVED_PROXY_ID") or None

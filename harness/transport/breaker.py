@@ -18,11 +18,23 @@ Hypothesis stops at once instead of shrinking); the pytest integration ends the
 run after the current test with one line and exit code EXIT_TARGET_DOWN
 (harness/plugin/breaker.py). What was found before stays in the event log and
 the reports.
+
+One run, one count: a run of several processes (the embedded run's forked
+helper, xdist workers) keeps the count in a small file of the run's state
+folder (`share`), read and written under an advisory lock, so "N dead answers
+in a row" means N across the run, whichever process sent them, and a breaker
+opened in one process refuses in all. Alone, a process counts in memory.
 """
 from __future__ import annotations
 
+import fcntl
+import os
+import struct
 import threading
-from typing import Any, Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
 
 import pytest
 import requests
@@ -36,6 +48,7 @@ DEFAULT_THRESHOLD = 5
 # Before the target has given one usable answer it has proven nothing: two dead answers suffice.
 COLD_THRESHOLD = 2
 DEAD_STATUSES = frozenset({429, 502, 503, 504})
+STATE_FILE = "breaker.bin"
 
 
 class TargetDown(pytest.skip.Exception):  # type: ignore[misc,name-defined]
@@ -67,6 +80,75 @@ def _read_timeout(timeout: Any) -> str:
     return f"{value:g} s " if isinstance(value, (int, float)) else ""
 
 
+@dataclass
+class Counts:
+    consecutive: int = 0  # dead answers in a row, up to now
+    answered: bool = False  # has the target ever given a usable answer?
+    dead_answers: int = 0  # in the whole run
+    tripped: str | None = None  # the one line that ends the run, once open
+
+
+class _InMemory:
+    """The counts of a run of one process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts = Counts()
+
+    @contextmanager
+    def locked(self) -> Iterator[Counts]:
+        with self._lock:
+            yield self._counts
+
+
+class _InFile:
+    """The counts of a run of several processes: a few bytes of a file, read and written under flock.
+
+    Each process opens the file itself (a forked child too: an open file it shared with its
+    parent would share the parent's lock as well). A few microseconds a request.
+    """
+
+    HEAD = struct.Struct("<iiiH")  # consecutive, answered, dead answers, length of the line
+    LINE_BYTES = 1024
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()  # threads of one process share its file and so its flock
+        self._fd: int | None = None
+        self._pid = 0
+
+    def _file(self) -> int:
+        if self._pid != os.getpid():
+            if self._fd is not None:
+                os.close(self._fd)  # the parent's, inherited through a fork
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd, self._pid = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
+        return self._fd
+
+    @contextmanager
+    def locked(self) -> Iterator[Counts]:
+        with self._lock:
+            fd = self._file()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                counts = self._decode(os.pread(fd, self.HEAD.size + self.LINE_BYTES, 0))
+                yield counts
+                os.pwrite(fd, self._encode(counts), 0)
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _decode(self, raw: bytes) -> Counts:
+        if len(raw) < self.HEAD.size:
+            return Counts()
+        consecutive, answered, dead, size = self.HEAD.unpack_from(raw)
+        line = raw[self.HEAD.size:self.HEAD.size + size].decode("utf-8", "replace") if size else None
+        return Counts(consecutive, bool(answered), dead, line)
+
+    def _encode(self, counts: Counts) -> bytes:
+        line = (counts.tripped or "").encode("utf-8")[:self.LINE_BYTES]
+        return self.HEAD.pack(counts.consecutive, int(counts.answered), counts.dead_answers, len(line)) + line
+
+
 class CircuitBreaker:
     """Counts consecutive dead answers from one target. `threshold` 0 disables it."""
 
@@ -74,39 +156,58 @@ class CircuitBreaker:
         self.url = url
         self.threshold = threshold
         self.cold_threshold = min(cold_threshold, threshold)
-        self._lock = threading.Lock()
+        self._counts: _InMemory | _InFile = _InMemory()
         self._local = threading.local()  # per thread: an answer whose body is still being read
-        self._consecutive = 0
-        self._answered = False  # has the target ever given a usable answer?
-        self._last = ""
-        self.dead_answers = 0  # in the whole run
-        self.tripped: str | None = None  # the one line that ends the run, once open
+
+    def share(self, folder: Path, *, fresh: bool) -> None:
+        """Count across the processes of the run, in `folder` (`fresh`: the run starts here, from zero)."""
+        path = folder / STATE_FILE
+        if fresh and path.exists():
+            path.unlink()
+        self._counts = _InFile(path)
+
+    @property
+    def tripped(self) -> str | None:
+        """The one line that ends the run, once the breaker is open (in any process of the run)."""
+        with self._counts.locked() as counts:
+            return counts.tripped
+
+    @property
+    def dead_answers(self) -> int:
+        """Dead answers in the whole run."""
+        with self._counts.locked() as counts:
+            return counts.dead_answers
+
+    def answered_or_open(self) -> bool:
+        """Has the target given one usable answer yet, or has the breaker opened (in any process of the run)?"""
+        with self._counts.locked() as counts:
+            return counts.answered or counts.tripped is not None
 
     # -- counting ---------------------------------------------------------------------------
     def record(self, dead: str | None) -> None:
         """Count one outcome: `dead` says why it was dead; None means a usable answer."""
-        with self._lock:
+        with self._counts.locked() as counts:
             if dead is None:
-                self._consecutive, self._answered = 0, True
+                counts.consecutive, counts.answered = 0, True
                 return
-            self._consecutive += 1
-            self.dead_answers += 1
-            self._last = dead
-            limit = self.threshold if self._answered else self.cold_threshold
-            if self.threshold > 0 and self.tripped is None and self._consecutive >= limit:
-                self.tripped = self._line()
+            counts.consecutive += 1
+            counts.dead_answers += 1
+            limit = self.threshold if counts.answered else self.cold_threshold
+            if self.threshold > 0 and counts.tripped is None and counts.consecutive >= limit:
+                counts.tripped = self._line(counts, dead)
 
-    def _line(self) -> str:
+    def _line(self, counts: Counts, last: str) -> str:
         where = self.url or "the target"
-        what = (f"{self._consecutive} requests in a row to {where} got no usable answer" if self._answered
-                else f"the target never answered: the first {self._consecutive} requests to {where} failed")
-        return (f"run stopped, target down: {what} (last: {self._last[:160]}); {_hint(self._last)} "
+        what = (f"{counts.consecutive} requests in a row to {where} got no usable answer" if counts.answered
+                else f"the target never answered: the first {counts.consecutive} requests to {where} failed")
+        return (f"run stopped, target down: {what} (last: {last[:160]}); {_hint(last)} "
                 f"(exit {EXIT_TARGET_DOWN}; what was found before is in the report)")
 
     def guard(self) -> None:
         """Raise TargetDown, without sending, once the breaker is open."""
-        if self.tripped is not None:
-            raise TargetDown(f"not sent: {self.tripped}")
+        tripped = self.tripped
+        if tripped is not None:
+            raise TargetDown(f"not sent: {tripped}")
 
     # -- the transport ----------------------------------------------------------------------
     def _flush(self) -> None:

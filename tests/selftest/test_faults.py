@@ -12,6 +12,7 @@ down during the run (harness/breaker.py).
 """
 from __future__ import annotations
 
+import os
 import time
 import tracemalloc
 import xml.etree.ElementTree as ET
@@ -94,6 +95,43 @@ def test_breaker_with_threshold_zero_never_trips() -> None:
         breaker.record("HTTP 503")
     assert breaker.tripped is None
     breaker.guard()
+
+
+def test_breaker_shared_by_a_run_counts_dead_answers_across_its_processes(tmp_path: Path) -> None:
+    # The embedded run's forked helper and xdist workers each have a breaker; the run has one count.
+    main, worker = CircuitBreaker("http://t", threshold=3), CircuitBreaker("http://t", threshold=3)
+    main.share(tmp_path, fresh=True)
+    worker.share(tmp_path, fresh=False)
+    main.record(None)
+    main.record("HTTP 503")
+    worker.record("HTTP 503")
+    assert main.tripped is None and worker.dead_answers == 2
+    pid = os.fork()
+    if pid == 0:  # a forked child counts in the same file through a file of its own (not the parent's lock)
+        main.record("HTTP 502")
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert main.tripped and "3 requests in a row" in main.tripped and "(last: HTTP 502)" in main.tripped
+    with pytest.raises(TargetDown):
+        worker.guard()
+    fresh = CircuitBreaker("http://t", threshold=3)
+    fresh.share(tmp_path, fresh=True)
+    assert fresh.tripped is None and fresh.dead_answers == 0 and not fresh.answered_or_open()
+
+
+def test_breaker_shared_by_a_forked_child_loses_no_count(tmp_path: Path) -> None:
+    # Parent and child count at the same time: each must lock the file itself (a lock on the open file
+    # they inherited would be one lock held by both, and counts would be lost).
+    breaker = CircuitBreaker("http://t", threshold=0)
+    breaker.share(tmp_path, fresh=True)
+    breaker.record(None)  # the parent opened the file before the fork
+    pid = os.fork()
+    for _ in range(1500):
+        breaker.record("HTTP 503")
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert breaker.dead_answers == 3000
 
 
 # --- the client and the breaker against each fault, in-process ---------------------------------
