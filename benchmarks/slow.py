@@ -58,10 +58,12 @@ def phase_of(test: str) -> str:
 def suite_phases(reports: Path, started: float, ended: float) -> dict[str, float]:
     """Where a suite run's wall time went, from its event log (epoch seconds; see the module doc).
 
-    start-up: from the command's start to the first test's verdict (imports, collection, the plan
-    built, the executor's first answers); then each test's time is the gap since the previous
-    verdict, summed per phase (deterministic / hypothesis / schemathesis); reports: after the
-    last verdict.
+    start-up: from the command's start to the run's first verdict (imports, collection, the plan
+    built, the executor's first answers); then, in each process of the run, each test's time is
+    the gap since that process's previous verdict (for its first test: since the end of start-up),
+    summed per phase (deterministic / hypothesis / schemathesis); reports: after the last verdict.
+    On a local target the exploratory tests run in a helper process beside the deterministic ones
+    (harness/plugin/fork.py): their phases overlap, and the phases add up to more than the wall time.
     """
     judgements = sorted((e for e in read_events(reports / ".events") if e.get("kind") == "judgement"),
                         key=lambda e: e["time"])
@@ -69,8 +71,11 @@ def suite_phases(reports: Path, started: float, ended: float) -> dict[str, float
     if not judgements:
         return {"start-up": round(ended - started, 2)}
     phases["start-up"] = judgements[0]["time"] - started
-    for before, event in zip(judgements, judgements[1:]):
-        phases[phase_of(event["test"])] += event["time"] - before["time"]
+    previous: dict[str, float] = {}
+    for event in judgements:
+        process = str(event.get("process", ""))
+        phases[phase_of(event["test"])] += event["time"] - previous.get(process, judgements[0]["time"])
+        previous[process] = event["time"]
     phases["reports"] = ended - judgements[-1]["time"]
     return {k: round(v, 2) for k, v in phases.items()}
 
@@ -207,7 +212,9 @@ def latency_table(rows: list[dict[str, Any]]) -> list[str]:
     phases = [(r["latency"], r["suite"]["phases"], r["suite"].get("exchanges_by_phase", {}))
               for r in rows if r.get("suite") and r["suite"].get("phases")]
     if phases:
-        lines += ["", "Where the suite's time goes (seconds, from its event log; requests in brackets):", "",
+        lines += ["", "Where the suite's time goes (seconds, from its event log; requests in brackets). The exploratory "
+                  "tests (Hypothesis, schemathesis) run in a helper process beside the deterministic ones on a local "
+                  "target, so those phases overlap:", "",
                   "| latency per answer | start-up | deterministic | Hypothesis | schemathesis | reports |",
                   "| ---: | ---: | ---: | ---: | ---: | ---: |"]
         for latency, p, n in phases:

@@ -58,6 +58,22 @@ def test_politeness_is_counted_in_any_one_second_window_not_per_calendar_second(
     assert most_in_window([i * 0.125 for i in range(40)], 1.0) == 8  # evenly spaced at 8/s (exact in binary)
 
 
+def test_phases_of_a_run_with_a_helper_are_timed_per_process(tmp_path: Path) -> None:
+    # The main process judges planned tests while the helper runs schemathesis: each process's tests
+    # are timed from its own previous verdict, not from the other process's.
+    events = tmp_path / ".events"
+    events.mkdir()
+    def verdicts(process: str, times_tests: list[tuple[float, str]]) -> None:
+        (events / f"{process}.jsonl").write_text("".join(
+            json.dumps({"kind": "judgement", "time": t, "process": process, "test": f"tests/x.py::{name}"}) + "\n"
+            for t, name in times_tests), encoding="utf-8")
+    verdicts("main-1", [(102.0, "test_rejects_invalid[a]"), (103.0, "test_rejects_invalid[b]"),
+                        (106.0, "test_boundary_value[c]")])
+    verdicts("explore-2", [(102.5, "test_schemathesis[POST /v2/runtimes]"), (107.0, "test_accepts_valid_payloads")])
+    phases = slow.suite_phases(tmp_path, 100.0, 108.0)
+    assert phases == {"start-up": 2.0, "deterministic": 4.0, "schemathesis": 0.5, "hypothesis": 4.5, "reports": 1.0}
+
+
 def test_latency_goals_are_judged_and_the_headline_keeps_its_shape() -> None:
     assert slow.goal_verdict(0.25, 0.25) == "met" and slow.goal_verdict(0.26, 0.25) == "missed"
     assert slow.goal_verdict(0.1, None) == "-"
