@@ -67,8 +67,8 @@ WAIT_FOR_EXIT = 10.0  # seconds the helper gets to finish after its last report 
 def add_options(parser: pytest.Parser) -> None:
     parser.getgroup("bctrl").addoption(
         "--one-process", action="store_true",
-        help="run every test in this process (an embedded run otherwise runs the exploratory tests in a forked "
-             "helper process, beside the planned ones)")
+        help="run every test in this process (a run against the embedded mock or a loopback server otherwise runs "
+             "the exploratory tests in a forked helper process, beside the planned ones)")
 
 
 def wanted(config: pytest.Config, items: list[pytest.Item]) -> list[pytest.Item]:
