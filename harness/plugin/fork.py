@@ -26,10 +26,11 @@ given one usable answer (the plan's slow start finds out alone).
 
 How:
 - In pytest_collection_finish, first of all implementations: the mock is started,
-  then the fork; once the hook's other implementations are done (the preflight),
-  "go" and the answer times so far (for --prefetch auto) reach the helper. Nothing of the run has a thread yet (the plan's executor and the
+  then the fork. Nothing of the run has a thread yet (the plan's executor and the
   progress line start later in the same hook), so the helper inherits no lock
-  held by another thread; the HTTP client is made anew in the helper.
+  held by another thread; the HTTP client is made anew in the helper. Once the
+  hook's other implementations are done (the preflight), "go" and the answer
+  times so far (for --prefetch auto) reach the helper through a second pipe.
 - The helper: its own event file (`explore-<pid>.jsonl`: the views merge every
   file), its own output capture, a silenced terminal. It runs its tests through
   pytest's whole runtest protocol, as an xdist worker would, and sends every

@@ -19,8 +19,8 @@ run after the current test with one line and exit code EXIT_TARGET_DOWN
 (harness/plugin/breaker.py). What was found before stays in the event log and
 the reports.
 
-One run, one count: a run of several processes (the embedded run's forked
-helper, xdist workers) keeps the count in a small file of the run's state
+One run, one count: a run of several processes (the forked helper of a run on
+this machine, xdist workers) keeps the count in a small file of the run's state
 folder (`share`), read and written under an advisory lock, so "N dead answers
 in a row" means N across the run, whichever process sent them, and a breaker
 opened in one process refuses in all. Alone, a process counts in memory.

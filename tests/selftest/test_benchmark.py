@@ -63,6 +63,7 @@ def test_phases_of_a_run_with_a_helper_are_timed_per_process(tmp_path: Path) -> 
     # are timed from its own previous verdict, not from the other process's.
     events = tmp_path / ".events"
     events.mkdir()
+
     def verdicts(process: str, times_tests: list[tuple[float, str]]) -> None:
         (events / f"{process}.jsonl").write_text("".join(
             json.dumps({"kind": "judgement", "time": t, "process": process, "test": f"tests/x.py::{name}"}) + "\n"

@@ -98,7 +98,7 @@ def test_breaker_with_threshold_zero_never_trips() -> None:
 
 
 def test_breaker_shared_by_a_run_counts_dead_answers_across_its_processes(tmp_path: Path) -> None:
-    # The embedded run's forked helper and xdist workers each have a breaker; the run has one count.
+    # A local run's forked helper and xdist workers each have a breaker; the run has one count.
     main, worker = CircuitBreaker("http://t", threshold=3), CircuitBreaker("http://t", threshold=3)
     main.share(tmp_path, fresh=True)
     worker.share(tmp_path, fresh=False)
@@ -108,8 +108,10 @@ def test_breaker_shared_by_a_run_counts_dead_answers_across_its_processes(tmp_pa
     assert main.tripped is None and worker.dead_answers == 2
     pid = os.fork()
     if pid == 0:  # a forked child counts in the same file through a file of its own (not the parent's lock)
-        main.record("HTTP 502")
-        os._exit(0)
+        try:
+            main.record("HTTP 502")
+        finally:
+            os._exit(0)  # never back into pytest
     os.waitpid(pid, 0)
     assert main.tripped and "3 requests in a row" in main.tripped and "(last: HTTP 502)" in main.tripped
     with pytest.raises(TargetDown):
@@ -126,10 +128,12 @@ def test_breaker_shared_by_a_forked_child_loses_no_count(tmp_path: Path) -> None
     breaker.share(tmp_path, fresh=True)
     breaker.record(None)  # the parent opened the file before the fork
     pid = os.fork()
-    for _ in range(1500):
-        breaker.record("HTTP 503")
-    if pid == 0:
-        os._exit(0)
+    try:
+        for _ in range(1500):
+            breaker.record("HTTP 503")
+    finally:
+        if pid == 0:
+            os._exit(0)  # never back into pytest
     os.waitpid(pid, 0)
     assert breaker.dead_answers == 3000
 
