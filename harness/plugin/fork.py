@@ -112,9 +112,9 @@ class ForkPlugin:
                 go.close()  # the helper reads the end of the pipe and leaves without sending anything
             raise
         if go is not None:
-            answered = list(run_of(self.config).resources.answer_times)
+            times = list(run_of(self.config).resources.answer_times)  # for --prefetch auto in the helper
             try:
-                _send(go, {"go": True, "answer_times": answered})
+                _send(go, {"go": True, "answer_times": times})
                 go.close()
             except OSError:  # the helper is gone already: its tests fail in the loop, with its exit status
                 pass
