@@ -3,7 +3,11 @@
 The executor runs ahead of the tests: up to `concurrency` requests on the
 wire (the transport's in-flight slots hold that across xdist workers too),
 within the run's budget and rate limit, in the plan's order, so the test
-items, which come in the same order, mostly find their answer waiting. A
+items, which come in the same order, mostly find their answer waiting. The
+order is kept where it matters: a request takes its in-flight slot, budget
+reservation and pacing slot only after the one before it took its own (a
+turn passed on by the transport), so a budget smaller than the plan is
+spent on the plan's first requests, not on whichever thread woke first. A
 burst (requests sharing a `burst` id) is released at one moment behind a
 barrier: overlapping creates are where non-atomic id generation shows.
 
@@ -27,6 +31,7 @@ from typing import Callable, Sequence
 from contracts.checks.model import Exchange
 from harness.plan.cases import PlannedRequest
 from harness.transport import CUT_SHORT, ApiClient, TargetDown
+from harness.transport.politeness import on_admitted
 
 CUT_SHORT_KINDS = {cls.__name__: cls for cls in CUT_SHORT}
 
@@ -141,6 +146,11 @@ class PlanExecutor:
         self._capacity = 1
         self._in_flight = 0
         self._room = threading.Condition()
+        # One event per plan position, set when that request may take its slots: each waiter wakes
+        # alone when its turn comes (one shared condition woke every sender for every turn).
+        self._turns = [threading.Event() for _ in self.requests]
+        if self._turns:
+            self._turns[0].set()
 
     def start(self) -> "PlanExecutor":
         for request in self.requests:
@@ -150,31 +160,42 @@ class PlanExecutor:
             if request.burst:
                 bursts.setdefault(request.burst, []).append(request)
         barriers = {name: threading.Barrier(min(len(members), self.concurrency)) for name, members in bursts.items()}
-        for request in self.requests:
-            self._pool.submit(self._send, request, barriers.get(request.burst) if request.burst else None)
+        # The pool's queue is first in, first out: the request whose turn it is always has a thread.
+        for position, request in enumerate(self.requests):
+            self._pool.submit(self._send, position, request, barriers.get(request.burst) if request.burst else None)
         return self
 
-    def _send(self, request: PlannedRequest, barrier: threading.Barrier | None) -> None:
-        if self._stopped.is_set():
-            self.store.put(request.id, Outcome(None, ("TargetDown", "not sent: the run stopped")))
-            return
+    def _pass_turn(self, position: int) -> None:
+        if position + 1 < len(self._turns):
+            self._turns[position + 1].set()
+
+    def _send(self, position: int, request: PlannedRequest, barrier: threading.Barrier | None) -> None:
+        while not self._turns[position].wait(0.5) and not self._stopped.is_set():
+            pass
+        with self._room:
+            while barrier is None and self._in_flight >= self._capacity and not self._stopped.is_set():
+                self._room.wait(0.5)
+            if self._stopped.is_set():
+                self._pass_turn(position)
+                self.store.put(request.id, Outcome(None, ("TargetDown", "not sent: the run stopped")))
+                return
+            if barrier is None:
+                self._in_flight += 1
         if barrier is not None:
+            self._pass_turn(position)  # a burst's members gather first, then leave together
             try:
                 barrier.wait(timeout=30)  # the burst leaves together (or, when it cannot gather, one by one)
             except threading.BrokenBarrierError:
                 pass
-        else:
-            with self._room:
-                while self._in_flight >= self._capacity and not self._stopped.is_set():
-                    self._room.wait(0.5)
-                self._in_flight += 1
         try:
-            outcome = Outcome(send_planned(self.client, request, self.nodeids.get(request.id, "")))
+            with on_admitted(lambda: self._pass_turn(position)):
+                outcome = Outcome(send_planned(self.client, request, self.nodeids.get(request.id, "")))
         except CUT_SHORT as exc:
             outcome = Outcome(None, (type(exc).__name__, str(exc)))
         except Exception as exc:  # noqa: BLE001 - a bug here must not hang the test waiting for this answer
             outcome = Outcome(None, ("TargetDown", f"not sent: {type(exc).__name__}: {exc}"))
         finally:
+            self._pass_turn(position)  # refused before its slots (the budget, the breaker): the next one's turn
             if barrier is None:
                 with self._room:
                     self._in_flight -= 1
@@ -197,4 +218,6 @@ class PlanExecutor:
 
     def stop(self) -> None:
         self._stopped.set()
+        for turn in self._turns:
+            turn.set()
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -17,7 +17,7 @@ import email.utils
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -30,6 +30,31 @@ from harness.transport.inflight import InFlight
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 EventSink = Callable[[dict[str, Any]], None]
+
+
+_admission = threading.local()
+
+
+@contextlib.contextmanager
+def on_admitted(callback: Callable[[], None]) -> Iterator[None]:
+    """Call `callback` once this thread's next request holds its in-flight slot, budget and pacing slot.
+
+    A sender that keeps an order (the plan executor) lets the next request in only then: what it
+    waits for (a slot, the last reservations of the budget, the pacing interval) is taken in the
+    sender's order, not by whichever thread wakes first.
+    """
+    _admission.callback = callback
+    try:
+        yield
+    finally:
+        _admission.callback = None
+
+
+def _admitted() -> None:
+    callback = getattr(_admission, "callback", None)
+    if callback is not None:
+        _admission.callback = None
+        callback()
 
 
 class Throttled(pytest.skip.Exception):  # type: ignore[misc,name-defined]
@@ -128,6 +153,7 @@ class PoliteAdapter(HTTPAdapter):
                             self._emit("budget_exhausted", request, message=str(exc))
                             raise
                     acquired = True
+                    _admitted()
                     response = super().send(request, *args, **kwargs)
                 created = 200 <= response.status_code < 300
             except requests.ConnectionError as exc:
