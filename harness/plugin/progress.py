@@ -7,14 +7,22 @@ sits at [99%]. This prints, from the controller, a plain line every
 in CI logs; 0: never), once the run has lasted that long: requests done of
 those planned, the test running, failing exchanges so far, and the time left
 at the configured rate limit or at the answer times seen so far.
+
+The line goes to a copy of the terminal's file descriptor taken at configure
+time: while a test runs, pytest captures the process's standard output (file
+descriptor 1 is pointed at a temporary file), so a line written there from
+this thread landed in the running test's captured output, and only the lines
+that happened to fall between two tests reached the terminal.
 """
 from __future__ import annotations
 
+import os
 import statistics
+import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -59,8 +67,6 @@ class Progress:
         self.config = config
         self.run = run
         every = config.getoption("progress_every")
-        import sys
-
         self.every = (5.0 if sys.stdout.isatty() else 30.0) if every is None else every
         self.planned = 0
         self.started = time.monotonic()
@@ -68,6 +74,7 @@ class Progress:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._out = _terminal() if self.every > 0 else None
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -110,14 +117,35 @@ class Progress:
         text = self.line()
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         with self._lock:
-            if reporter is not None:
-                writer = reporter._tw  # its own line, also in the middle of a row of progress dots
+            if self._out is not None and not self._out.closed:
+                # Its own line, also in the middle of a row of progress dots (that row then ends a few
+                # columns early: the reporter still counts the dots before this line).
+                mid_row = reporter is not None and reporter._tw.width_of_current_line
+                self._out.write(("\n" if mid_row else "") + text + "\n")
+                self._out.flush()
+            elif reporter is not None:  # no file descriptor to copy (an in-process pytester run)
+                writer = reporter._tw
                 if writer.width_of_current_line:
                     writer.line()
                 writer.line(text)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        with self._lock:
+            if self._out is not None:
+                self._out.close()
+
+
+def _terminal() -> IO[str] | None:
+    """A copy of standard output's file descriptor (taken while nothing captures it), or None."""
+    try:
+        fd = sys.stdout.fileno()
+        return os.fdopen(os.dup(fd), "w", encoding=getattr(sys.stdout, "encoding", None) or "utf-8",
+                         errors="replace")
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 def _duration(seconds: float) -> str:

@@ -40,8 +40,10 @@ def _runs(base: Path) -> dict[str, SuiteRun]:
         jobs = {
             "wrong-key": pool.submit(run_suite, good.url, "not-the-key-0123456789", base / "wrong-key", *FEW),
             "no-space": pool.submit(run_suite, no_space.url, KEY, base / "no-space", *FEW),
-            "progress": pool.submit(run_embedded, base / "progress", "--progress-every=0.1", "--mock-latency=0.01",
-                                    "-p", "no:randomly", *FEW),
+            # One request at a time, 50 ms each: the run lasts about 2 s, many progress intervals. With
+            # requests in flight it took 30 ms, and on a busy machine could end before the first line.
+            "progress": pool.submit(run_embedded, base / "progress", "--progress-every=0.1", "--mock-latency=0.05",
+                                    "--concurrency=1", "-p", "no:randomly", *FEW),
             "mutant": pool.submit(run_suite, mutant.url, KEY, base / "mutant", *FEW),
         }
         runs = {name: job.result() for name, job in jobs.items()}
@@ -79,10 +81,13 @@ def test_a_refused_space_stops_the_run_with_exit_13(runs) -> None:
 
 
 def test_a_long_run_prints_progress(runs) -> None:
+    """Lines printed while tests run reach the terminal, not the running test's captured output."""
     run = runs["progress"]
     assert run.returncode == 0, run.output[-3000:]
     lines = [line for line in run.output.splitlines() if line.startswith("[bctrl]")]
-    assert lines and "judged" in lines[-1], run.output[-2000:]
+    assert len(lines) >= 3 and all("judged" in line for line in lines), run.output[-2000:]
+    assert sum("; now tests/conformance/" in line for line in lines) >= 2, lines  # during a test, not between
+    assert "[bctrl]" not in (run.reports / "conformance.html").read_text(), "a progress line in a test's output"
 
 
 def test_compare_with_names_the_defect_fixed(runs) -> None:
