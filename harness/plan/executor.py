@@ -170,8 +170,7 @@ class PlanExecutor:
             self._turns[position + 1].set()
 
     def _send(self, position: int, request: PlannedRequest, barrier: threading.Barrier | None) -> None:
-        while not self._turns[position].wait(0.5) and not self._stopped.is_set():
-            pass
+        self._turns[position].wait()  # stop() sets every turn: a stopped run wakes everybody
         with self._room:
             while barrier is None and self._in_flight >= self._capacity and not self._stopped.is_set():
                 self._room.wait(0.5)
